@@ -1,0 +1,1 @@
+"""Settings split per environment: base, local (default for manage.py), test, production."""

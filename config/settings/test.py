@@ -1,0 +1,10 @@
+"""Test settings: fast hashing, in-memory e-mail, a test-only secret. The database and broker are real."""
+
+from .base import *  # noqa: F403
+from .base import env
+
+SECRET_KEY = "test-only-secret-key-not-used-anywhere-else-0123456789"
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+MEDIA_ROOT = env("DJANGO_MEDIA_ROOT", default="/tmp/scorecard-test-media")

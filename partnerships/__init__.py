@@ -1,0 +1,1 @@
+"""Banks, tech partners and the partnership initiatives they run together."""

@@ -1,0 +1,22 @@
+"""Models of the partnerships app, one idea a module."""
+
+from .bank import Bank, Membership
+from .evidence import Evidence
+from .initiative import Initiative, InitiativePartner
+from .kpi import KPI, KPIObservation
+from .partner import PartnerMetric, TechPartner
+from .taxonomy import Pillar, ScenarioType
+
+__all__ = [
+    "Bank",
+    "Evidence",
+    "Initiative",
+    "InitiativePartner",
+    "KPI",
+    "KPIObservation",
+    "Membership",
+    "PartnerMetric",
+    "Pillar",
+    "ScenarioType",
+    "TechPartner",
+]

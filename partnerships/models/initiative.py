@@ -1,0 +1,166 @@
+"""A bank–tech partnership initiative, its partners (each with a role) and its data-sharing facts."""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from ..choices import (
+    InitiativeStatus,
+    LawfulBasis,
+    PartnerRole,
+    PersonalDataCategory,
+    TransferMechanism,
+)
+from .bank import Bank
+from .base import TenantManager
+from .partner import TechPartner
+from .taxonomy import Pillar, ScenarioType
+
+
+class Initiative(models.Model):
+    TENANT_BANK_PATH = "bank"
+
+    bank = models.ForeignKey(Bank, on_delete=models.PROTECT, related_name="initiatives", verbose_name=_("bank"))
+    code = models.SlugField(
+        _("code"), max_length=40, help_text=_("Short reference, unique within the bank, e.g. pay-2024-01.")
+    )
+    title = models.CharField(_("title"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    pillar = models.ForeignKey(
+        Pillar,
+        on_delete=models.PROTECT,
+        to_field="key",
+        db_column="pillar_key",
+        related_name="initiatives",
+        verbose_name=_("pillar"),
+    )
+    scenario_types = models.ManyToManyField(
+        ScenarioType, blank=True, related_name="initiatives", verbose_name=_("scenario types")
+    )
+    partners = models.ManyToManyField(
+        TechPartner, through="InitiativePartner", related_name="initiatives", verbose_name=_("partners")
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=InitiativeStatus.choices, default=InitiativeStatus.IDEA
+    )
+    start_date = models.DateField(_("start date"), null=True, blank=True)
+    end_date = models.DateField(_("end date"), null=True, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="owned_initiatives",
+        verbose_name=_("owner"),
+    )
+    # Data-sharing facts (pillar data_sharing; recorded for any initiative that passes personal data).
+    personal_data_categories = models.JSONField(
+        _("personal-data categories"),
+        default=list,
+        blank=True,
+        help_text=_("Kinds of personal information passed between the bank and the partner."),
+    )
+    lawful_basis = models.CharField(
+        _("lawful / consent basis"), max_length=32, choices=LawfulBasis.choices, blank=True, default=""
+    )
+    security_assessment_done = models.BooleanField(
+        _("security assessment done"),
+        default=False,
+        help_text=_("Personal-information protection impact assessment (PIPL Art. 55) completed."),
+    )
+    cross_border_transfer = models.BooleanField(_("cross-border transfer"), default=False)
+    transfer_mechanism = models.CharField(
+        _("transfer mechanism"), max_length=32, choices=TransferMechanism.choices, blank=True, default=""
+    )
+    is_illustrative = models.BooleanField(
+        _("illustrative"), default=False, help_text=_("Demo data, not a real initiative.")
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True, db_index=True)
+
+    objects = TenantManager()
+    history = HistoricalRecords(m2m_fields=[scenario_types])
+
+    class Meta:
+        verbose_name = _("initiative")
+        verbose_name_plural = _("initiatives")
+        ordering = ["-updated_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["bank", "code"], name="initiative_bank_code_unique"),
+            models.CheckConstraint(
+                condition=models.Q(status__in=InitiativeStatus.values), name="initiative_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(start_date__isnull=True)
+                | models.Q(end_date__isnull=True)
+                | models.Q(end_date__gte=models.F("start_date")),
+                name="initiative_dates_ordered",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(lawful_basis__in=LawfulBasis.values), name="initiative_lawful_basis_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(transfer_mechanism__in=TransferMechanism.values),
+                name="initiative_transfer_mechanism_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(cross_border_transfer=True) | models.Q(transfer_mechanism=""),
+                name="initiative_mechanism_needs_transfer",
+            ),
+            models.CheckConstraint(condition=~models.Q(title=""), name="initiative_title_required"),
+        ]
+        indexes = [
+            models.Index(fields=["bank", "pillar", "status"], name="initiative_bank_pillar_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} · {self.title}"
+
+    def clean(self) -> None:
+        errors: dict[str, list] = {}
+        if self.start_date and self.end_date and self.end_date < self.start_date:
+            errors.setdefault("end_date", []).append(_("The end date cannot be before the start date."))
+        categories = self.personal_data_categories or []
+        if not isinstance(categories, list) or any(c not in PersonalDataCategory.values for c in categories):
+            errors.setdefault("personal_data_categories", []).append(
+                _("Choose categories from: %(choices)s.") % {"choices": ", ".join(PersonalDataCategory.values)}
+            )
+        if self.transfer_mechanism and not self.cross_border_transfer:
+            errors.setdefault("transfer_mechanism", []).append(
+                _("A transfer mechanism applies only to a cross-border transfer.")
+            )
+        if errors:
+            raise ValidationError(errors)
+
+
+class InitiativePartner(models.Model):
+    TENANT_BANK_PATH = "initiative__bank"
+
+    initiative = models.ForeignKey(
+        Initiative, on_delete=models.CASCADE, related_name="partner_links", verbose_name=_("initiative")
+    )
+    partner = models.ForeignKey(
+        TechPartner, on_delete=models.PROTECT, related_name="initiative_links", verbose_name=_("partner")
+    )
+    role = models.CharField(_("role"), max_length=16, choices=PartnerRole.choices, default=PartnerRole.TECHNOLOGY)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    objects = TenantManager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("initiative partner")
+        verbose_name_plural = _("initiative partners")
+        ordering = ["initiative_id", "role", "partner__key"]
+        constraints = [
+            models.UniqueConstraint(fields=["initiative", "partner"], name="initiative_partner_unique"),
+            models.UniqueConstraint(
+                fields=["initiative"], condition=models.Q(role="lead"), name="initiative_single_lead"
+            ),
+            models.CheckConstraint(condition=models.Q(role__in=PartnerRole.values), name="initiative_partner_role_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.partner} ({self.get_role_display()})"

@@ -1,0 +1,1 @@
+"""Rubrics, assessments, the scoring engine, Celery tasks and portfolio reports."""
