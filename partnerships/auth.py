@@ -1,4 +1,4 @@
-"""Model permissions from bank memberships: a viewer may view, an analyst may also edit, a manager may approve.
+"""Model permissions from bank memberships: viewers view, analysts also edit, managers also approve.
 
 Object-level checks (which bank) live in the admin and API through partnerships.tenancy; this backend only
 answers "may this user ever do X to this kind of object", so staff need no hand-managed permission groups.

@@ -15,7 +15,9 @@ def scenario_types_match_pillar(sender, instance, action, pk_set, reverse, **kwa
     if reverse:  # scenario_type.initiatives.add(...)
         wrong = Initiative.objects.filter(pk__in=pk_set).exclude(pillar_id=instance.pillar_id)
         if wrong.exists():
-            raise ValidationError({"scenario_types": _("A scenario type can only join initiatives of its pillar.")})
+            raise ValidationError(
+                {"scenario_types": _("A scenario type can only join initiatives of its pillar.")}
+            )
         return
     wrong = list(ScenarioType.objects.filter(pk__in=pk_set).exclude(pillar_id=instance.pillar_id))
     if wrong:

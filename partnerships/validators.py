@@ -36,7 +36,9 @@ def validate_evidence_file(file) -> None:
         file.seek(pos)
         if not any(head.startswith(sig) for sig in signatures):
             raise ValidationError(
-                _("The file's content is not a valid .%(ext)s file."), code="file_type_mismatch", params={"ext": ext}
+                _("The file's content is not a valid .%(ext)s file."),
+                code="file_type_mismatch",
+                params={"ext": ext},
             )
     elif ext in {"csv", "txt"}:
         pos = file.tell() if hasattr(file, "tell") else 0

@@ -3,7 +3,15 @@
 import factory
 from django.contrib.auth import get_user_model
 
-from partnerships.models import KPI, Bank, Initiative, InitiativePartner, KPIObservation, Membership, TechPartner
+from partnerships.models import (
+    KPI,
+    Bank,
+    Initiative,
+    InitiativePartner,
+    KPIObservation,
+    Membership,
+    TechPartner,
+)
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -81,5 +89,7 @@ class KPIObservationFactory(factory.django.DjangoModelFactory):
         model = KPIObservation
 
     kpi = factory.SubFactory(KPIFactory)
-    observed_on = factory.Sequence(lambda n: __import__("datetime").date(2024, 1, 1) + __import__("datetime").timedelta(days=n))
+    observed_on = factory.Sequence(
+        lambda n: __import__("datetime").date(2024, 1, 1) + __import__("datetime").timedelta(days=n)
+    )
     value = 150

@@ -1,4 +1,4 @@
-"""Local development: DEBUG on, the embedded defaults of base unless DATABASE_URL / REDIS_URL say otherwise."""
+"""Local development: DEBUG on; embedded defaults of base unless DATABASE_URL / REDIS_URL say otherwise."""
 
 from .base import *  # noqa: F403
 from .base import env

@@ -8,11 +8,11 @@ from .partner import PartnerMetric, TechPartner
 from .taxonomy import Pillar, ScenarioType
 
 __all__ = [
+    "KPI",
     "Bank",
     "Evidence",
     "Initiative",
     "InitiativePartner",
-    "KPI",
     "KPIObservation",
     "Membership",
     "PartnerMetric",

@@ -36,7 +36,9 @@ class Membership(models.Model):
         related_name="bank_memberships",
         verbose_name=_("user"),
     )
-    bank = models.ForeignKey(Bank, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("bank"))
+    bank = models.ForeignKey(
+        Bank, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("bank")
+    )
     role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.VIEWER)
     receives_reports = models.BooleanField(
         _("receives reports"), default=False, help_text=_("E-mail this user the bank's periodic reports.")

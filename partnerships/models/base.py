@@ -16,15 +16,15 @@ class BilingualNameModel(models.Model):
     class Meta:
         abstract = True
 
+    def __str__(self) -> str:
+        return self.name
+
     @property
     def name(self) -> str:
         lang = (get_language() or "zh-hans").lower()
         if lang.startswith("en"):
             return self.name_en or self.name_zh_hans
         return self.name_zh_hans or self.name_en
-
-    def __str__(self) -> str:
-        return self.name
 
 
 TenantManager = models.Manager.from_queryset(TenantQuerySet)

@@ -24,12 +24,20 @@ class Evidence(models.Model):
     )
     kind = models.CharField(_("kind"), max_length=8, choices=EvidenceKind.choices, default=EvidenceKind.LINK)
     file = models.FileField(
-        _("file"), upload_to=evidence_upload_to, blank=True, validators=[validate_evidence_file], max_length=300
+        _("file"),
+        upload_to=evidence_upload_to,
+        blank=True,
+        validators=[validate_evidence_file],
+        max_length=300,
     )
     url = models.URLField(_("link"), blank=True, max_length=500)
     note = models.CharField(_("note"), max_length=300, blank=True)
     uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, verbose_name=_("uploaded by")
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        verbose_name=_("uploaded by"),
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 

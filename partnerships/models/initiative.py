@@ -21,8 +21,11 @@ from .taxonomy import Pillar, ScenarioType
 
 class Initiative(models.Model):
     TENANT_BANK_PATH = "bank"
+    Status = InitiativeStatus
 
-    bank = models.ForeignKey(Bank, on_delete=models.PROTECT, related_name="initiatives", verbose_name=_("bank"))
+    bank = models.ForeignKey(
+        Bank, on_delete=models.PROTECT, related_name="initiatives", verbose_name=_("bank")
+    )
     code = models.SlugField(
         _("code"), max_length=40, help_text=_("Short reference, unique within the bank, e.g. pay-2024-01.")
     )
@@ -125,7 +128,8 @@ class Initiative(models.Model):
         categories = self.personal_data_categories or []
         if not isinstance(categories, list) or any(c not in PersonalDataCategory.values for c in categories):
             errors.setdefault("personal_data_categories", []).append(
-                _("Choose categories from: %(choices)s.") % {"choices": ", ".join(PersonalDataCategory.values)}
+                _("Choose categories from: %(choices)s.")
+                % {"choices": ", ".join(PersonalDataCategory.values)}
             )
         if self.transfer_mechanism and not self.cross_border_transfer:
             errors.setdefault("transfer_mechanism", []).append(
@@ -144,7 +148,9 @@ class InitiativePartner(models.Model):
     partner = models.ForeignKey(
         TechPartner, on_delete=models.PROTECT, related_name="initiative_links", verbose_name=_("partner")
     )
-    role = models.CharField(_("role"), max_length=16, choices=PartnerRole.choices, default=PartnerRole.TECHNOLOGY)
+    role = models.CharField(
+        _("role"), max_length=16, choices=PartnerRole.choices, default=PartnerRole.TECHNOLOGY
+    )
     note = models.CharField(_("note"), max_length=200, blank=True)
 
     objects = TenantManager()
@@ -159,7 +165,9 @@ class InitiativePartner(models.Model):
             models.UniqueConstraint(
                 fields=["initiative"], condition=models.Q(role="lead"), name="initiative_single_lead"
             ),
-            models.CheckConstraint(condition=models.Q(role__in=PartnerRole.values), name="initiative_partner_role_valid"),
+            models.CheckConstraint(
+                condition=models.Q(role__in=PartnerRole.values), name="initiative_partner_role_valid"
+            ),
         ]
 
     def __str__(self) -> str:

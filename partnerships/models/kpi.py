@@ -15,7 +15,9 @@ class KPI(models.Model):
 
     TENANT_BANK_PATH = "initiative__bank"
 
-    initiative = models.ForeignKey(Initiative, on_delete=models.CASCADE, related_name="kpis", verbose_name=_("initiative"))
+    initiative = models.ForeignKey(
+        Initiative, on_delete=models.CASCADE, related_name="kpis", verbose_name=_("initiative")
+    )
     name = models.CharField(_("name"), max_length=200)
     cost_driver = models.CharField(
         _("cost driver"), max_length=20, choices=CostDriver.choices, default=CostDriver.GROWTH
@@ -38,7 +40,9 @@ class KPI(models.Model):
                 condition=models.Q(target__isnull=True) | ~models.Q(target=models.F("baseline")),
                 name="kpi_target_differs_from_baseline",
             ),
-            models.CheckConstraint(condition=models.Q(cost_driver__in=CostDriver.values), name="kpi_cost_driver_valid"),
+            models.CheckConstraint(
+                condition=models.Q(cost_driver__in=CostDriver.values), name="kpi_cost_driver_valid"
+            ),
         ]
 
     def __str__(self) -> str:

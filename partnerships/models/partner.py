@@ -52,7 +52,9 @@ class PartnerMetric(models.Model):
             models.UniqueConstraint(
                 fields=["partner", "metric", "segment", "period"], name="partner_metric_unique_period"
             ),
-            models.CheckConstraint(condition=models.Q(unit__in=MetricUnit.values), name="partner_metric_unit_valid"),
+            models.CheckConstraint(
+                condition=models.Q(unit__in=MetricUnit.values), name="partner_metric_unit_valid"
+            ),
             models.CheckConstraint(condition=~models.Q(source=""), name="partner_metric_source_required"),
         ]
         indexes = [models.Index(fields=["metric", "partner", "-period_end"], name="partner_metric_latest")]

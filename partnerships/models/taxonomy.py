@@ -18,9 +18,7 @@ class Pillar(BilingualNameModel):
         verbose_name_plural = _("pillars")
         ordering = ["position", "key"]
         constraints = [
-            models.CheckConstraint(
-                condition=models.Q(key__in=PillarKey.values), name="pillar_key_valid"
-            ),
+            models.CheckConstraint(condition=models.Q(key__in=PillarKey.values), name="pillar_key_valid"),
         ]
 
 

@@ -1,0 +1,202 @@
+"""Import and export of initiatives as CSV / XLSX (django-import-export), scoped to the user's banks.
+
+Columns: bank (code), code, title, description, pillar (key), scenario_types (keys, "|"-separated),
+partners ("partner_key:role|…"; role defaults to technology), status, start_date, end_date, and the
+data-sharing facts. Rows are matched on (bank, code): an existing initiative is updated, a new one created.
+"""
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+from import_export import fields, resources, widgets
+
+from .choices import PartnerRole, PersonalDataCategory
+from .models import Bank, Initiative, InitiativePartner, Pillar, ScenarioType, TechPartner
+
+
+class TenantBankWidget(widgets.ForeignKeyWidget):
+    """A bank code resolves only among the banks where the importing user is at least an analyst."""
+
+    def __init__(self, user=None):
+        super().__init__(Bank, field="code")
+        self.user = user
+
+    def get_queryset(self, value, row, *args, **kwargs):
+        qs = Bank.objects.all()
+        return qs.for_user(self.user, min_role="analyst") if self.user is not None else qs.none()
+
+    def clean(self, value, row=None, **kwargs):
+        if not value:
+            raise ValueError(_("A bank code is required."))
+        try:
+            return super().clean(value, row, **kwargs)
+        except Bank.DoesNotExist as exc:
+            raise ValueError(_("No bank with code “%(code)s” that you may edit.") % {"code": value}) from exc
+
+
+class KeyWidget(widgets.ForeignKeyWidget):
+    """A foreign key by its key, with a message that names the allowed keys."""
+
+    def clean(self, value, row=None, **kwargs):
+        if not value:
+            raise ValueError(_("This column is required."))
+        try:
+            return super().clean(value, row, **kwargs)
+        except self.model.DoesNotExist as exc:
+            allowed = ", ".join(self.model.objects.values_list(self.field, flat=True))
+            raise ValueError(
+                _("Unknown key “%(value)s”; use one of: %(allowed)s.") % {"value": value, "allowed": allowed}
+            ) from exc
+
+
+class ListWidget(widgets.Widget):
+    """A list of keys in one cell, "|"-separated."""
+
+    def clean(self, value, row=None, **kwargs):
+        if value in (None, ""):
+            return []
+        return [part.strip() for part in str(value).split("|") if part.strip()]
+
+    def render(self, value, obj=None, **kwargs):
+        return "|".join(value or [])
+
+
+class InitiativeResource(resources.ModelResource):
+    bank = fields.Field(attribute="bank", column_name="bank")
+    pillar = fields.Field(attribute="pillar", column_name="pillar", widget=KeyWidget(Pillar, field="key"))
+    scenario_types = fields.Field(column_name="scenario_types", widget=ListWidget())
+    partners = fields.Field(column_name="partners", widget=ListWidget())
+    personal_data_categories = fields.Field(
+        attribute="personal_data_categories", column_name="personal_data_categories", widget=ListWidget()
+    )
+
+    class Meta:
+        model = Initiative
+        import_id_fields = ("bank", "code")
+        fields = (
+            "bank",
+            "code",
+            "title",
+            "description",
+            "pillar",
+            "scenario_types",
+            "partners",
+            "status",
+            "start_date",
+            "end_date",
+            "personal_data_categories",
+            "lawful_basis",
+            "security_assessment_done",
+            "cross_border_transfer",
+            "transfer_mechanism",
+        )
+        export_order = fields
+        clean_model_instances = True
+        skip_unchanged = False
+        use_transactions = True
+        skip_html_diff = True
+
+    def __init__(self, user=None, **kwargs):
+        super().__init__(**kwargs)
+        self.user = user
+        self.fields["bank"].widget = TenantBankWidget(user)
+
+    # --- export ---------------------------------------------------------------------------------------
+    def dehydrate_bank(self, obj: Initiative) -> str:
+        return obj.bank.code
+
+    def dehydrate_scenario_types(self, obj: Initiative) -> str:
+        return "|".join(sorted(t.key for t in obj.scenario_types.all()))
+
+    def dehydrate_partners(self, obj: Initiative) -> str:
+        return "|".join(f"{link.partner.key}:{link.role}" for link in obj.partner_links.all())
+
+    def filter_export(self, queryset, **kwargs):
+        return queryset.select_related("bank", "pillar").prefetch_related(
+            "scenario_types", "partner_links__partner"
+        )
+
+    # --- import ---------------------------------------------------------------------------------------
+    def get_instance(self, instance_loader, row):
+        # The (bank, code) lookup cleans the bank column first; report a bad bank as that field's error.
+        try:
+            return super().get_instance(instance_loader, row)
+        except ValueError as exc:
+            raise ValidationError({"bank": [str(exc)]}) from exc
+
+    def import_instance(self, instance, row, **kwargs):
+        errors: dict[str, list] = {}
+        try:
+            super().import_instance(instance, row, **kwargs)
+        except ValidationError as exc:
+            errors = exc.update_error_dict(errors)
+        categories = instance.personal_data_categories or []
+        bad = [c for c in categories if c not in PersonalDataCategory.values]
+        if bad:
+            errors.setdefault("personal_data_categories", []).append(
+                _("Unknown categories %(bad)s; use: %(allowed)s.")
+                % {"bad": ", ".join(bad), "allowed": ", ".join(PersonalDataCategory.values)}
+            )
+        instance._import_scenario_types = self._parse_scenario_types(row, instance, errors)
+        instance._import_partners = self._parse_partners(row, errors)
+        if errors:
+            raise ValidationError(errors)
+
+    def _parse_scenario_types(self, row, instance, errors) -> list[ScenarioType]:
+        keys = ListWidget().clean(row.get("scenario_types"))
+        found = {t.key: t for t in ScenarioType.objects.filter(key__in=keys)}
+        unknown = [k for k in keys if k not in found]
+        if unknown:
+            errors.setdefault("scenario_types", []).append(
+                _("Unknown scenario types: %(keys)s.") % {"keys": ", ".join(unknown)}
+            )
+        pillar_id = getattr(instance, "pillar_id", None)
+        wrong = [k for k, t in found.items() if pillar_id and t.pillar_id != pillar_id]
+        if wrong:
+            errors.setdefault("scenario_types", []).append(
+                _("%(keys)s do not belong to the pillar %(pillar)s.")
+                % {"keys": ", ".join(wrong), "pillar": pillar_id}
+            )
+        return list(found.values())
+
+    def _parse_partners(self, row, errors) -> list[tuple[TechPartner, str]]:
+        items = ListWidget().clean(row.get("partners"))
+        parsed = []
+        for item in items:
+            key, _sep, role = item.partition(":")
+            parsed.append((key.strip(), (role.strip() or PartnerRole.TECHNOLOGY)))
+        found = {p.key: p for p in TechPartner.objects.filter(key__in=[k for k, _r in parsed])}
+        problems = []
+        for key, role in parsed:
+            if key not in found:
+                problems.append(_("unknown partner “%(key)s”") % {"key": key})
+            if role not in PartnerRole.values:
+                problems.append(
+                    _("unknown role “%(role)s” (use %(roles)s)")
+                    % {"role": role, "roles": ", ".join(PartnerRole.values)}
+                )
+        if len({k for k, _r in parsed}) != len(parsed):
+            problems.append(_("a partner is listed twice"))
+        if sum(1 for _k, r in parsed if r == PartnerRole.LEAD) > 1:
+            problems.append(_("at most one lead partner"))
+        if problems:
+            errors.setdefault("partners", []).append("; ".join(str(p) for p in problems))
+        return [(found[k], r) for k, r in parsed if k in found]
+
+    def save_m2m(self, instance, row, **kwargs):
+        super().save_m2m(instance, row, **kwargs)
+        if "scenario_types" in row:
+            instance.scenario_types.set(instance._import_scenario_types)
+        if "partners" in row:
+            wanted = {p.pk: role for p, role in instance._import_partners}
+            InitiativePartner.objects.filter(initiative=instance).exclude(partner_id__in=wanted).delete()
+            existing = {
+                link.partner_id: link for link in InitiativePartner.objects.filter(initiative=instance)
+            }
+            # Demotions before promotions, so the single-lead constraint holds at every step.
+            for partner_id, role in sorted(wanted.items(), key=lambda kv: kv[1] == PartnerRole.LEAD):
+                link = existing.get(partner_id)
+                if link is None:
+                    InitiativePartner.objects.create(initiative=instance, partner_id=partner_id, role=role)
+                elif link.role != role:
+                    link.role = role
+                    link.save(update_fields=["role"])
