@@ -5,6 +5,7 @@ makes another bank's object "not found" everywhere. Editing needs the analyst ro
 """
 
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.http import Http404
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -30,6 +31,8 @@ class TenantScopedMixin:
     """For ModelAdmin and inlines of models with TENANT_BANK_PATH."""
 
     edit_role = "analyst"
+    # Links typed without a scheme are https (Django 6's default, chosen now).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def get_queryset(self, request):
         return scope_queryset(super().get_queryset(request), request.user)

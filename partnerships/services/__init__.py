@@ -1,0 +1,1 @@
+"""Services of the partnerships app: functions that write, one idea a module."""

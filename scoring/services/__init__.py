@@ -1,0 +1,1 @@
+"""Business operations of the scoring app (services write, selectors read)."""

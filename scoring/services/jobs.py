@@ -1,0 +1,202 @@
+"""Score jobs: created with the request, enqueued on commit, planned into chunks, swept when left behind.
+
+Delivery guarantees:
+- A job row is written in the request's transaction and enqueued only after commit; a failure to reach the
+  broker leaves it ``queued`` (the request still gets its job), and the periodic sweeper enqueues it again.
+- Chunks are processed under a row lock and marked done in the same transaction as their Scores, so a
+  redelivered task (worker killed, ``acks_late``) finds its chunk done or redoes it whole — never half.
+- Scores are unique per (initiative, rubric version, inputs hash): a repeat writes no second Score.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import Count, Q, Sum
+from django.utils import timezone
+
+from partnerships.models import Initiative
+
+from ..choices import JobKind, JobStatus
+from ..models import RubricVersion, ScoreJob, ScoreJobChunk
+from .compute import score_initiatives
+
+logger = logging.getLogger(__name__)
+
+CHUNK_SIZE = 500
+QUEUED_GRACE = timedelta(seconds=30)  # a queued job not picked up after this is enqueued again…
+REENQUEUE_AFTER = timedelta(minutes=2)  # …and again after this, if it is still waiting
+RUNNING_STALE_AFTER = timedelta(minutes=15)  # longer than a chunk's hard time limit
+
+
+def score_job_create(
+    *,
+    requested_by=None,
+    bank_id: int | None,
+    initiative_ids: list[int] | None = None,
+    rubric_version: RubricVersion | None = None,
+    pillar: str = "",
+    kind: str = JobKind.REQUEST,
+) -> ScoreJob:
+    """Record a scoring request and enqueue it once the surrounding transaction commits."""
+    job = ScoreJob.objects.create(
+        bank_id=bank_id,
+        requested_by=requested_by,
+        initiative_ids=sorted(set(initiative_ids)) if initiative_ids is not None else None,
+        rubric_version=rubric_version,
+        pillar=pillar,
+        kind=kind,
+        total=len(set(initiative_ids)) if initiative_ids is not None else 0,
+    )
+    transaction.on_commit(lambda: score_job_enqueue(job.pk), robust=True)
+    return job
+
+
+def score_job_enqueue(job_id) -> bool:
+    """Send the job to the broker; False (and the job stays queued for the sweeper) if the broker is down."""
+    from ..tasks import score_job_run_task
+
+    try:
+        score_job_run_task.apply_async(args=[str(job_id)], retry=True, retry_policy={"max_retries": 1})
+    except Exception as exc:  # kombu / redis raise many kinds; any failure means "not enqueued"
+        logger.warning("score job %s not enqueued (broker unavailable?): %s", job_id, exc)
+        return False
+    ScoreJob.objects.filter(pk=job_id).update(enqueued_at=timezone.now())
+    return True
+
+
+def _scope_ids(job: ScoreJob):
+    qs = Initiative.objects.all()
+    if job.bank_id is not None:
+        qs = qs.filter(bank_id=job.bank_id)
+    if job.initiative_ids is not None:
+        qs = qs.filter(id__in=job.initiative_ids)
+    pillar = job.pillar or (job.rubric_version.rubric.pillar_id if job.rubric_version_id else "")
+    if pillar:
+        qs = qs.filter(pillar_id=pillar)
+    return qs.order_by("bank_id", "id").values_list("bank_id", "id")
+
+
+def score_job_plan(job_id) -> list[int]:
+    """Split the job into chunks of one bank each (once), mark it running; return the chunks still to do."""
+    with transaction.atomic():
+        job = ScoreJob.objects.select_for_update().select_related("rubric_version__rubric").get(pk=job_id)
+        if job.status in (JobStatus.SUCCEEDED, JobStatus.FAILED):
+            return []
+        if not job.chunks.exists():
+            chunks: list[ScoreJobChunk] = []
+            current_bank, ids, total = None, [], 0
+            for bank_id, initiative_id in _scope_ids(job).iterator(chunk_size=5000):
+                if ids and (bank_id != current_bank or len(ids) >= CHUNK_SIZE):
+                    chunks.append(
+                        ScoreJobChunk(job=job, index=len(chunks), bank_id=current_bank, initiative_ids=ids)
+                    )
+                    ids = []
+                current_bank = bank_id
+                ids.append(initiative_id)
+                total += 1
+            if ids:
+                chunks.append(
+                    ScoreJobChunk(job=job, index=len(chunks), bank_id=current_bank, initiative_ids=ids)
+                )
+            ScoreJobChunk.objects.bulk_create(chunks, batch_size=500)
+            missing = (len(job.initiative_ids) - total) if job.initiative_ids is not None else 0
+            job.total = total + max(missing, 0)
+            if missing > 0:
+                job.error = f"{missing} initiative(s) not found in scope"
+        job.status = JobStatus.RUNNING
+        job.attempts += 1
+        job.started_at = job.started_at or timezone.now()
+        job.save(update_fields=["status", "attempts", "started_at", "total", "error", "updated_at"])
+        pending = list(job.chunks.exclude(status=JobStatus.SUCCEEDED).values_list("id", flat=True))
+    if not pending:
+        score_job_finish_if_complete(job_id)
+    return pending
+
+
+def score_chunk_run(chunk_id: int) -> None:
+    """Score one chunk under its row lock; a chunk already done is left alone (idempotent)."""
+    with transaction.atomic():
+        chunk = ScoreJobChunk.objects.select_for_update().select_related("job").get(pk=chunk_id)
+        if chunk.status == JobStatus.SUCCEEDED:
+            return
+        outcome = score_initiatives(
+            bank_id=chunk.bank_id,
+            initiative_ids=chunk.initiative_ids,
+            rubric_version_id=chunk.job.rubric_version_id,
+            job_id=chunk.job_id,
+        )
+        chunk.status = JobStatus.SUCCEEDED
+        chunk.scored = outcome.scored
+        chunk.failed = outcome.failed
+        chunk.scores_created = outcome.created
+        chunk.error = "; ".join(f"{iid}: {msg}" for iid, msg in sorted(outcome.errors.items()))[:4000]
+        chunk.finished_at = timezone.now()
+        chunk.save()
+    score_job_finish_if_complete(chunk.job_id)
+
+
+def score_job_finish_if_complete(job_id) -> None:
+    """Roll the chunks' counts up into the job; when no chunk is left, the job ends."""
+    with transaction.atomic():
+        job = ScoreJob.objects.select_for_update().get(pk=job_id)
+        if job.status in (JobStatus.SUCCEEDED, JobStatus.FAILED):
+            return
+        agg = job.chunks.aggregate(
+            pending=Count("id", filter=~Q(status=JobStatus.SUCCEEDED)),
+            scored=Sum("scored"),
+            failed=Sum("failed"),
+            created=Sum("scores_created"),
+        )
+        job.done = agg["scored"] or 0
+        job.scores_created = agg["created"] or 0
+        chunk_failed = agg["failed"] or 0
+        fields = ["done", "failed", "scores_created", "updated_at"]
+        if agg["pending"] == 0:
+            not_found = max(job.total - job.done - chunk_failed, 0)  # asked for, but not in scope
+            job.failed = chunk_failed + not_found
+            errors = list(job.chunks.exclude(error="").values_list("error", flat=True)[:5])
+            job.error = "; ".join([e for e in [job.error, *errors] if e])[:4000]
+            job.status = JobStatus.FAILED if job.total and job.done == 0 else JobStatus.SUCCEEDED
+            job.finished_at = timezone.now()
+            fields += ["status", "error", "finished_at"]
+        else:
+            job.failed = chunk_failed
+        job.save(update_fields=fields)
+
+
+def score_job_fail(job_id, error: str) -> None:
+    """Called when a task gives up after its retries: the job ends failed with the reason."""
+    ScoreJob.objects.filter(pk=job_id).exclude(status=JobStatus.SUCCEEDED).update(
+        status=JobStatus.FAILED, error=error[:4000], finished_at=timezone.now(), updated_at=timezone.now()
+    )
+
+
+def score_job_run(job_id) -> None:
+    """Plan the job; run a single chunk in place, fan several out as chunk tasks."""
+    from ..tasks import score_chunk_task
+
+    pending = score_job_plan(job_id)
+    if len(pending) == 1:
+        score_chunk_run(pending[0])
+        return
+    for chunk_id in pending:
+        score_chunk_task.apply_async(args=[chunk_id])
+
+
+def score_jobs_sweep(*, now=None) -> int:
+    """Enqueue again the jobs that were accepted but are not progressing. Returns how many."""
+    now = now or timezone.now()
+    queued = ScoreJob.objects.filter(status=JobStatus.QUEUED, created_at__lt=now - QUEUED_GRACE).filter(
+        Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=now - REENQUEUE_AFTER)
+    )
+    stale = ScoreJob.objects.filter(status=JobStatus.RUNNING, updated_at__lt=now - RUNNING_STALE_AFTER)
+    count = 0
+    for job_id in list(queued.values_list("id", flat=True)) + list(stale.values_list("id", flat=True)):
+        if score_job_enqueue(job_id):
+            count += 1
+    if count:
+        logger.info("sweeper re-enqueued %s score job(s)", count)
+    return count

@@ -1,0 +1,363 @@
+"""Rubric content as versioned data: validate every file first, then load in one transaction; publish; clone.
+
+Files (``fixtures/rubrics/*.yaml``): one ``kind: core`` file with the shared criteria and one ``kind: rubric``
+file per pillar that includes it. A file whose content (checksum) is already loaded is skipped; a published
+version whose file changed must get a new version number — it is refused, never overwritten.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+import yaml
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from partnerships.choices import PillarKey
+
+from ..choices import CriterionSource, JobKind, VersionStatus
+from ..errors import ApplicationError
+from ..models import Criterion, Rubric, RubricVersion
+from ..sources import SOURCES
+
+RUBRIC_DIR = Path(settings.BASE_DIR) / "fixtures" / "rubrics"
+LANGS = ("zh-hans", "en")
+
+
+class RubricFileError(ValueError):
+    """Bad rubric content; ``problems`` lists "file › criterion › field: message" lines."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass
+class LoadReport:
+    created: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    jobs: list = field(default_factory=list)
+
+
+def _where(path: Path, key: str | None, fld: str) -> str:
+    return f"{path.name} › {key or '-'} › {fld}"
+
+
+def _bilingual(value, path, key, fld, problems) -> dict:
+    if not isinstance(value, dict) or any(not str(value.get(lang) or "").strip() for lang in LANGS):
+        problems.append(f"{_where(path, key, fld)}: needs non-empty zh-hans and en texts")
+        return {lang: "" for lang in LANGS}
+    return {lang: str(value[lang]).strip() for lang in LANGS}
+
+
+def _criterion(raw, path: Path, problems: list[str]) -> dict | None:
+    if not isinstance(raw, dict):
+        problems.append(f"{_where(path, None, 'criteria')}: each criterion must be a mapping")
+        return None
+    key = raw.get("key")
+    if not isinstance(key, str) or not key.replace("_", "").isalnum():
+        problems.append(f"{_where(path, str(key), 'key')}: a snake_case key is required")
+        return None
+    out: dict = {"key": key}
+    out["name"] = _bilingual(raw.get("name"), path, key, "name", problems)
+    out["description"] = _bilingual(raw.get("description"), path, key, "description", problems)
+    weight = raw.get("weight")
+    if isinstance(weight, bool) or not isinstance(weight, int | float) or weight <= 0:
+        problems.append(f"{_where(path, key, 'weight')}: must be a number > 0 (got {weight!r})")
+    out["weight"] = weight
+    scale = raw.get("scale") or {}
+    lo, hi = scale.get("min"), scale.get("max")
+    if not isinstance(lo, int) or not isinstance(hi, int) or hi <= lo:
+        problems.append(f"{_where(path, key, 'scale')}: needs integer min < max (got {scale!r})")
+        lo, hi = 0, 4
+    out["scale"] = (lo, hi)
+    levels = raw.get("levels")
+    values = (
+        [lvl.get("value") for lvl in levels]
+        if isinstance(levels, list) and all(isinstance(x, dict) for x in levels)
+        else None
+    )
+    if values is None or sorted(values) != list(range(lo, hi + 1)):
+        problems.append(f"{_where(path, key, 'levels')}: one entry per level {lo}..{hi} is required")
+    else:
+        for lvl in levels:
+            if any(not str(lvl.get(lang) or "").strip() for lang in LANGS):
+                problems.append(
+                    f"{_where(path, key, 'levels')}: level {lvl['value']} needs zh-hans and en texts"
+                )
+    out["levels"] = [
+        {"value": lvl.get("value"), **{lang: lvl.get(lang, "") for lang in LANGS}}
+        for lvl in levels or []
+        if isinstance(lvl, dict)
+    ]
+    gate = raw.get("gate")
+    threshold = None
+    if gate is not None:
+        threshold = gate.get("threshold") if isinstance(gate, dict) else None
+        if not isinstance(threshold, int | float) or not lo <= threshold <= hi:
+            problems.append(f"{_where(path, key, 'gate.threshold')}: must be within the scale {lo}..{hi}")
+    out["gate"] = threshold
+    source = raw.get("source")
+    if source not in CriterionSource.values:
+        problems.append(f"{_where(path, key, 'source')}: must be rated or computed (got {source!r})")
+    computed_from = raw.get("computed_from") or ""
+    if source == CriterionSource.COMPUTED and computed_from not in SOURCES:
+        problems.append(
+            f"{_where(path, key, 'computed_from')}: must be one of {', '.join(SOURCES)} (got {computed_from!r})"
+        )
+    if source == CriterionSource.RATED and computed_from:
+        problems.append(f"{_where(path, key, 'computed_from')}: only computed criteria name a source")
+    out["source"], out["computed_from"] = source, computed_from
+    return out
+
+
+def _read(path: Path, problems: list[str]) -> dict | None:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        problems.append(f"{path.name} › - › file: cannot be read as UTF-8 YAML ({exc})")
+        return None
+    if not isinstance(data, dict):
+        problems.append(f"{path.name} › - › file: the top level must be a mapping")
+        return None
+    return data
+
+
+def parse_rubric_files(directory: Path = RUBRIC_DIR) -> list[dict]:
+    """Read and validate every file; raise RubricFileError listing all problems, or return the rubrics."""
+    problems: list[str] = []
+    files = sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml"))
+    if not files:
+        raise RubricFileError([f"{directory} › - › files: no rubric files found"])
+    cores: dict[str, list[dict]] = {}
+    rubrics: list[tuple[Path, dict]] = []
+    for path in files:
+        data = _read(path, problems)
+        if data is None:
+            continue
+        kind = data.get("kind")
+        if kind not in ("core", "rubric"):
+            problems.append(f"{_where(path, None, 'kind')}: must be core or rubric (got {kind!r})")
+            continue
+        if kind == "core":
+            crits = [c for c in (_criterion(r, path, problems) for r in data.get("criteria") or []) if c]
+            cores[path.stem] = crits
+        else:
+            rubrics.append((path, data))
+    parsed: list[dict] = []
+    for path, data in rubrics:
+        for fld in ("urn", "code", "pillar", "version", "name"):
+            if not data.get(fld):
+                problems.append(f"{_where(path, None, fld)}: required")
+        if data.get("pillar") not in PillarKey.values:
+            problems.append(f"{_where(path, None, 'pillar')}: must be one of {', '.join(PillarKey.values)}")
+        if not isinstance(data.get("version"), int) or data.get("version", 0) < 1:
+            problems.append(f"{_where(path, None, 'version')}: must be a positive integer")
+        criteria: list[dict] = []
+        for inc in data.get("include") or []:
+            if inc not in cores:
+                problems.append(f"{_where(path, None, 'include')}: no core file named {inc!r}")
+            else:
+                criteria.extend(cores[inc])
+        criteria.extend(c for c in (_criterion(r, path, problems) for r in data.get("criteria") or []) if c)
+        seen: set[str] = set()
+        for c in criteria:
+            if c["key"] in seen:
+                problems.append(f"{_where(path, c['key'], 'key')}: appears twice in the rubric")
+            seen.add(c["key"])
+        if not criteria:
+            problems.append(f"{_where(path, None, 'criteria')}: a rubric needs criteria")
+        method = data.get("method") or {}
+        tiers = method.get("tier_thresholds") or {"A": 75, "B": 60, "C": 45}
+        confidence = method.get("confidence_threshold", 0.7)
+        if not all(isinstance(tiers.get(t), int | float) for t in "ABC") or not (
+            100 >= tiers["A"] >= tiers["B"] >= tiers["C"] >= 0
+        ):
+            problems.append(f"{_where(path, None, 'method.tier_thresholds')}: need 100 ≥ A ≥ B ≥ C ≥ 0")
+        if not isinstance(confidence, int | float) or not 0 <= confidence <= 1:
+            problems.append(f"{_where(path, None, 'method.confidence_threshold')}: must be within 0..1")
+        body = {
+            "urn": data.get("urn"),
+            "code": data.get("code"),
+            "pillar": data.get("pillar"),
+            "version": data.get("version"),
+            "name": _bilingual(data.get("name"), path, None, "name", problems),
+            "description": data.get("description") or {"zh-hans": "", "en": ""},
+            "tiers": tiers,
+            "confidence": confidence,
+            "criteria": criteria,
+        }
+        body["checksum"] = hashlib.sha256(
+            json.dumps(body, sort_keys=True, ensure_ascii=False, default=str).encode()
+        ).hexdigest()
+        body["file"] = path.name
+        parsed.append(body)
+    if problems:
+        raise RubricFileError(problems)
+    return parsed
+
+
+def rubrics_load(*, directory: Path = RUBRIC_DIR, user=None, publish: bool = True) -> LoadReport:
+    """Validate all files, then load them in one transaction; new versions are published (and re-scored)."""
+    parsed = parse_rubric_files(directory)
+    report = LoadReport()
+    with transaction.atomic():
+        for body in parsed:
+            rubric, _created = Rubric.objects.get_or_create(
+                urn=body["urn"],
+                defaults={
+                    "code": body["code"],
+                    "pillar_id": body["pillar"],
+                    "name_zh_hans": body["name"]["zh-hans"],
+                    "name_en": body["name"]["en"],
+                    "description_zh_hans": (body["description"] or {}).get("zh-hans", ""),
+                    "description_en": (body["description"] or {}).get("en", ""),
+                    "is_default": not Rubric.objects.filter(
+                        pillar_id=body["pillar"], is_default=True
+                    ).exists(),
+                },
+            )
+            label = f"{body['code']} v{body['version']}"
+            existing = RubricVersion.objects.filter(rubric=rubric, number=body["version"]).first()
+            if existing is not None:
+                if existing.source_checksum == body["checksum"]:
+                    report.unchanged.append(label)
+                    continue
+                if existing.is_locked:
+                    raise RubricFileError(
+                        [
+                            f"{body['file']} › - › version: {label} is {existing.status} and the file differs; "
+                            "give the changed content a new version number"
+                        ]
+                    )
+                existing.criteria.all().delete()
+                version = existing
+            else:
+                version = RubricVersion(rubric=rubric, number=body["version"])
+            version.tier_a, version.tier_b, version.tier_c = (Decimal(str(body["tiers"][t])) for t in "ABC")
+            version.confidence_threshold = Decimal(str(body["confidence"]))
+            version.source_checksum = body["checksum"]
+            version.save()
+            Criterion.objects.bulk_create(
+                [
+                    Criterion(
+                        version=version,
+                        key=c["key"],
+                        name_zh_hans=c["name"]["zh-hans"],
+                        name_en=c["name"]["en"],
+                        description_zh_hans=c["description"]["zh-hans"],
+                        description_en=c["description"]["en"],
+                        weight=Decimal(str(c["weight"])),
+                        scale_min=c["scale"][0],
+                        scale_max=c["scale"][1],
+                        levels=c["levels"],
+                        is_gate=c["gate"] is not None,
+                        gate_threshold=None if c["gate"] is None else Decimal(str(c["gate"])),
+                        source=c["source"],
+                        computed_from=c["computed_from"],
+                        position=i,
+                    )
+                    for i, c in enumerate(body["criteria"])
+                ]
+            )
+            report.created.append(label)
+            if publish:
+                report.jobs.append(rubric_version_publish(version, user=user))
+    return report
+
+
+def rubric_version_problems(version: RubricVersion) -> list[str]:
+    """What stops a draft from being published, in words an author can act on."""
+    problems = []
+    if version.status != VersionStatus.DRAFT:
+        problems.append(
+            _("Only a draft can be published; this version is %(status)s.")
+            % {"status": version.get_status_display()}
+        )
+    criteria = list(version.criteria.all())
+    if not criteria:
+        problems.append(_("The version has no criteria."))
+    for c in criteria:
+        levels = sorted(lvl.get("value") for lvl in c.levels or [] if isinstance(lvl, dict))
+        if levels != list(range(c.scale_min, c.scale_max + 1)):
+            problems.append(
+                _("Criterion %(key)s needs a description for every level %(lo)s–%(hi)s.")
+                % {"key": c.key, "lo": c.scale_min, "hi": c.scale_max}
+            )
+        if c.source == CriterionSource.COMPUTED and c.computed_from not in SOURCES:
+            problems.append(
+                _("Criterion %(key)s is computed but names no known data source.") % {"key": c.key}
+            )
+        if c.is_gate and c.gate_threshold is None:
+            problems.append(_("Criterion %(key)s is a gate without a threshold.") % {"key": c.key})
+    return problems
+
+
+def rubric_version_publish(version: RubricVersion, *, user=None):
+    """Publish a draft (retiring the version it replaces) and re-score the initiatives it covers."""
+    from .jobs import score_job_create
+
+    problems = rubric_version_problems(version)
+    if problems:
+        raise ApplicationError(" ".join(str(p) for p in problems), {"problems": [str(p) for p in problems]})
+    with transaction.atomic():
+        now = timezone.now()
+        for previous in RubricVersion.objects.select_for_update().filter(
+            rubric=version.rubric, status=VersionStatus.PUBLISHED
+        ):
+            previous.status = VersionStatus.RETIRED
+            previous.save()
+        version.status = VersionStatus.PUBLISHED
+        version.published_at = now
+        version.published_by = user
+        version.save()
+        if not version.rubric.is_default:
+            return None
+        return score_job_create(
+            requested_by=user,
+            bank_id=None,
+            rubric_version=version,
+            pillar=version.rubric.pillar_id,
+            kind=JobKind.PUBLISH,
+        )
+
+
+def rubric_version_clone(version: RubricVersion, *, user=None) -> RubricVersion:
+    """Copy a version and its criteria into the next draft number, for editing."""
+    with transaction.atomic():
+        number = (
+            RubricVersion.objects.filter(rubric=version.rubric)
+            .order_by("-number")
+            .values_list("number", flat=True)
+            .first()
+            or 0
+        ) + 1
+        draft = RubricVersion.objects.create(
+            rubric=version.rubric,
+            number=number,
+            tier_a=version.tier_a,
+            tier_b=version.tier_b,
+            tier_c=version.tier_c,
+            confidence_threshold=version.confidence_threshold,
+            notes=_("Cloned from version %(number)s.") % {"number": version.number},
+        )
+        Criterion.objects.bulk_create(
+            [
+                Criterion(
+                    version=draft,
+                    **{
+                        f.name: getattr(c, f.name)
+                        for f in Criterion._meta.concrete_fields
+                        if f.name not in ("id", "version")
+                    },
+                )
+                for c in version.criteria.all()
+            ]
+        )
+    return draft
