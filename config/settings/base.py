@@ -115,7 +115,14 @@ if REDIS_URL:
         # Redis redelivers an unacknowledged (acks_late) task only after the visibility timeout: keep it
         # above the longest task's hard time limit.
         "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+        # How often a worker looks for unacknowledged messages past their timeout (fault tests lower these).
+        "unacked_restore_interval": env.int("CELERY_UNACKED_RESTORE_INTERVAL", default=10),
+        "unacked_restore_throttle": env.int("CELERY_UNACKED_RESTORE_THROTTLE", default=10),
+        "unacked_mutex_expire": env.int("CELERY_UNACKED_MUTEX_EXPIRE", default=300),
+        "socket_connect_timeout": 3,
     }
+    # A request must not hang when the broker is down: fail fast, the job stays queued for the sweeper.
+    CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 else:
     CACHES = {
         "default": {
@@ -193,6 +200,8 @@ LOGGING = {
 }
 
 # --- Application ------------------------------------------------------------------------------------
+# Fault-injection only: seconds a score chunk waits before it commits, so a test can kill a worker mid-task.
+SCORING_FAULT_DELAY = env.float("SCORING_FAULT_DELAY", default=0.0)
 # Demo users' password: taken from the environment, else generated once by seed_demo and kept in
 # var/demo-credentials.txt (never in the repository).
 SCORECARD_DEMO_PASSWORD = env("SCORECARD_DEMO_PASSWORD", default="")

@@ -11,8 +11,10 @@ Delivery guarantees:
 from __future__ import annotations
 
 import logging
+import time
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
@@ -82,7 +84,11 @@ def _scope_ids(job: ScoreJob):
 def score_job_plan(job_id) -> list[int]:
     """Split the job into chunks of one bank each (once), mark it running; return the chunks still to do."""
     with transaction.atomic():
-        job = ScoreJob.objects.select_for_update().select_related("rubric_version__rubric").get(pk=job_id)
+        job = (
+            ScoreJob.objects.select_for_update(of=("self",))
+            .select_related("rubric_version__rubric")
+            .get(pk=job_id)
+        )
         if job.status in (JobStatus.SUCCEEDED, JobStatus.FAILED):
             return []
         if not job.chunks.exists():
@@ -119,7 +125,7 @@ def score_job_plan(job_id) -> list[int]:
 def score_chunk_run(chunk_id: int) -> None:
     """Score one chunk under its row lock; a chunk already done is left alone (idempotent)."""
     with transaction.atomic():
-        chunk = ScoreJobChunk.objects.select_for_update().select_related("job").get(pk=chunk_id)
+        chunk = ScoreJobChunk.objects.select_for_update(of=("self",)).select_related("job").get(pk=chunk_id)
         if chunk.status == JobStatus.SUCCEEDED:
             return
         outcome = score_initiatives(
@@ -128,6 +134,8 @@ def score_chunk_run(chunk_id: int) -> None:
             rubric_version_id=chunk.job.rubric_version_id,
             job_id=chunk.job_id,
         )
+        if settings.SCORING_FAULT_DELAY:  # fault-injection tests only (see settings)
+            time.sleep(settings.SCORING_FAULT_DELAY)
         chunk.status = JobStatus.SUCCEEDED
         chunk.scored = outcome.scored
         chunk.failed = outcome.failed

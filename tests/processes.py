@@ -1,0 +1,151 @@
+"""Real processes for tests at the boundary: a private Redis server and Celery worker / beat subprocesses.
+
+A private Redis (its own port) lets a test stop and restart the broker without touching anyone else's.
+Workers run as real subprocesses against the test database, so a test can SIGKILL one by PID.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from django.conf import settings
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(predicate, timeout: float, interval: float = 0.1, message: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout} s waiting for {message}")
+
+
+class PrivateRedis:
+    def __init__(self, workdir: Path):
+        self.port = free_port()
+        self.workdir = workdir
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+        self.proc = subprocess.Popen(
+            [
+                binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.workdir),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for(self._up, 10, message=f"redis on port {self.port}")
+
+    def _up(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as sock:
+                sock.sendall(b"PING\r\n")
+                return sock.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+        self.proc = None
+
+
+def test_database_url() -> str:
+    db = settings.DATABASES["default"]
+    user = db.get("USER") or "postgres"
+    auth = f"{user}:{db['PASSWORD']}@" if db.get("PASSWORD") else f"{user}@"
+    return f"postgres://{auth}{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
+
+
+def service_env(broker_url: str, **extra: str) -> dict:
+    """Environment for a worker / beat subprocess on the test database and the given broker."""
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings.test",
+        DATABASE_URL=test_database_url(),
+        REDIS_URL=broker_url,
+        CELERY_DB_REUSE_MAX="1000",
+        CELERY_VISIBILITY_TIMEOUT="4",
+        CELERY_UNACKED_RESTORE_INTERVAL="1",
+        CELERY_UNACKED_RESTORE_THROTTLE="1",
+        CELERY_UNACKED_MUTEX_EXPIRE="4",
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(extra)
+    return env
+
+
+class CeleryProcess:
+    """`celery -A config worker|beat` as a subprocess with its log in a file."""
+
+    def __init__(self, kind: str, env: dict, log: Path, *args: str):
+        self.kind, self.env, self.log, self.args = kind, env, log, args
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, ready_timeout: float = 60) -> CeleryProcess:
+        handle = open(self.log, "a")
+        cmd = [str(BIN / "celery"), "-A", "config", self.kind, "--loglevel=INFO", *self.args]
+        if self.kind == "worker":
+            cmd += [
+                "--pool=solo",
+                "--without-mingle",
+                "--without-gossip",
+                "-n",
+                f"test-{os.getpid()}-{time.time_ns()}@%h",
+            ]
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=handle, stderr=subprocess.STDOUT)
+        if self.kind == "worker":
+            wait_for(
+                lambda: "ready." in self.log.read_text(errors="replace") or self.proc.poll() is not None,
+                ready_timeout,
+                message=f"worker ready (log {self.log})",
+            )
+            assert self.proc.poll() is None, self.log.read_text(errors="replace")[-3000:]
+        return self
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
