@@ -2,10 +2,15 @@
 
 from django.core.exceptions import ValidationError
 from django.db.models.signals import m2m_changed
-from django.dispatch import receiver
+from django.dispatch import Signal, receiver
 from django.utils.translation import gettext_lazy as _
 
 from .models import Initiative, ScenarioType
+
+# Sent by seed_demo inside its transaction once reference (and demo) data are in place, with `demo: bool`.
+# scoring listens to load its rubrics and the demo assessments: partnerships never imports scoring.
+# Receivers return a list of lines for the command to print.
+demo_data_seeded = Signal()
 
 
 @receiver(m2m_changed, sender=Initiative.scenario_types.through)

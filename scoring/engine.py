@@ -25,9 +25,9 @@ chose a level) or ``computed`` (a formula derived the level from data; see ``sco
    ``D`` and ``gate_passed`` false whatever the total, and the failed gates are listed with the reason
    (``"unrated"`` or ``"below threshold"``). The total itself is still computed and shown.
 
-5. **Tier.** If every gate passes, the tier is the first of the method's thresholds that the *displayed*
-   (rounded) total reaches — by default A ≥ 75, B ≥ 60, C ≥ 45 — and ``D`` otherwise. Using the displayed
-   total means a score shown as 75.0 is always an A.
+5. **Tier.** If every gate passes, the tier is that of the highest of the method's thresholds that the
+   *displayed* (rounded) total reaches — by default A ≥ 75, B ≥ 60, C ≥ 45 — and ``D`` otherwise. Using the
+   displayed total means a score shown as 75.0 is always an A.
 
 6. **Breakdown.** One row per criterion, in the order the criteria were given (the rubric's display order):
    key, name, weight, rating (or null), normalised value, contribution in points ``100·w_c·n_c / Σ w`` (the
@@ -49,7 +49,8 @@ Using it
 ``compute_score(criteria, ratings, method)`` is the convenient entry point. For many initiatives scored
 against one rubric, ``compile_rubric(criteria, method)`` once and call ``.score(values)`` (full result) or
 ``.score_total(values)`` (total, tier, gate_passed, confidence only — no breakdown) per initiative;
-``compute_score`` uses the same compiled form, so there is one implementation of the arithmetic.
+``compute_score`` uses the same compiled form, so there is one implementation of the arithmetic. Ratings are
+ints or floats (convert a Decimal first); rubric parameters (weights, scales, thresholds) may be Decimal.
 
 This module imports nothing from Django and does no I/O.
 """
@@ -61,6 +62,7 @@ import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import lru_cache
 from numbers import Real
 from operator import gt, itemgetter, lt, mul, sub
@@ -226,8 +228,10 @@ def _is_number(x: object) -> bool:
     return isinstance(x, Real)
 
 
-def _finite_number(x: object, what: str) -> float:
-    if not _is_number(x):
+def _finite_number(x: object, what: str, *, allow_decimal: bool = True) -> float:
+    # Rubric parameters may come straight from DecimalFields; they are converted to float once, at compile
+    # time. Ratings may not be Decimal: they go through float arithmetic on every call.
+    if not (_is_number(x) or (allow_decimal and isinstance(x, Decimal))):
         raise ValueError(f"{what} must be a number, got {x!r}")
     f = float(x)
     if not math.isfinite(f):
@@ -617,7 +621,9 @@ def inputs_hash(
         r = notes[key]
         if r.value is None and not r.rationale and not r.data:
             continue
-        value = None if r.value is None else _finite_number(r.value, f"rating of criterion {key!r}") + 0.0
+        value = r.value
+        if value is not None:
+            value = _finite_number(value, f"rating of criterion {key!r}", allow_decimal=False) + 0.0
         rows.append({"key": key, "value": value, "rationale": r.rationale, "data": r.data})
     payload = {
         "engine_version": ENGINE_VERSION,

@@ -57,9 +57,14 @@ def _latest_partner_figures(partner_ids: Iterable[int]) -> dict[int, dict]:
         if growth:
             latest_end = max(r[4] for r in growth)
             latest = [r for r in growth if r[4] == latest_end]
-            company = [r for r in latest if r[2] == ""]
+            # Two figures may end on the same day (Xiaomi: "2024Q3" and "2024-01~09"); the period label
+            # breaks the tie, so the choice is deterministic ("2024Q3" sorts after "2024-01~09").
+            company = sorted((r for r in latest if r[2] == ""), key=lambda r: r[3])
             if company:
-                out["revenue_growth_pct"], out["revenue_growth_period"] = float(company[0][5]), company[0][3]
+                out["revenue_growth_pct"], out["revenue_growth_period"] = (
+                    float(company[-1][5]),
+                    company[-1][3],
+                )
             else:
                 revenue = {
                     r[2]: float(r[5]) for r in items if r[1] == "revenue" and r[4] == latest_end and r[2]

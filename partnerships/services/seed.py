@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.management.color import no_style
 from django.db import connection, models, transaction
@@ -498,9 +499,21 @@ def _parse_partners(path: Path) -> list[dict]:
 def load_reference_data(
     *, taxonomy_path: Path | None = None, partners_path: Path | None = None
 ) -> ReferenceData:
-    """Read and validate the taxonomy and the partner library; writes nothing."""
-    pillars, types = _parse_taxonomy(Path(taxonomy_path or TAXONOMY_FILE))
-    partners = _parse_partners(Path(partners_path or PARTNERS_FILE))
+    """Read and validate the taxonomy and the partner library (reporting the problems of both); writes nothing."""
+    issues: list[SeedIssue] = []
+    pillars: list[dict] = []
+    types: list[dict] = []
+    partners: list[dict] = []
+    try:
+        pillars, types = _parse_taxonomy(Path(taxonomy_path or TAXONOMY_FILE))
+    except SeedDataError as exc:
+        issues += exc.issues
+    try:
+        partners = _parse_partners(Path(partners_path or PARTNERS_FILE))
+    except SeedDataError as exc:
+        issues += exc.issues
+    if issues:
+        raise SeedDataError(issues)
     return ReferenceData(pillars=pillars, scenario_types=types, partners=partners)
 
 
@@ -901,37 +914,31 @@ def _write_reference(reference: ReferenceData) -> SeedResult:
     return result
 
 
-def _create_user(username: str, values: dict, password: str | None, result: SeedResult):
-    User = get_user_model()
-    user = User(username=username, **values)
-    if password:
-        user.set_password(password)
-    else:
-        user.set_unusable_password()
-    user.save()
-    result.created_usernames.append(username)
+def _upsert_user(result: SeedResult, users: dict, username: str, values: dict, password: str | None):
+    """Create the user with ``password`` (unusable when None), or update its declared fields.
+
+    The password is set only when the user is created: a second run leaves it alone.
+    """
+    user, outcome = _upsert(
+        result,
+        get_user_model(),
+        users,
+        username,
+        {"username": username, **values},
+        create={"password": make_password(password or None)},
+    )
+    result.usernames.append(username)
+    if outcome == CREATED:
+        result.created_usernames.append(username)
     return user
 
 
 def _write_users(demo: DemoData, password: str | None, result: SeedResult) -> dict[str, Any]:
-    User = get_user_model()
     wanted = {u["username"] for u in demo.users} | {i["owner"] for i in demo.initiatives if i["owner"]}
     wanted |= {e["uploaded_by"] for i in demo.initiatives for e in i["evidence"] if e["uploaded_by"]}
-    users = {u.username: u for u in User.objects.filter(username__in=wanted)}
+    users = {u.username: u for u in get_user_model().objects.filter(username__in=wanted)}
     for item in demo.users:
-        result.usernames.append(item["username"])
-        user = users.get(item["username"])
-        if user is None:
-            users[item["username"]] = _create_user(item["username"], item["values"], password, result)
-            result.record(User, CREATED)
-            continue
-        # The password is set only when the user is created: a second run leaves it alone.
-        changed = [name for name, value in item["values"].items() if getattr(user, name) != value]
-        for name in changed:
-            setattr(user, name, item["values"][name])
-        if changed:
-            user.save(update_fields=changed)
-        result.record(User, UPDATED if changed else UNCHANGED)
+        _upsert_user(result, users, item["username"], item["values"], password)
     return users
 
 
@@ -1056,20 +1063,9 @@ def _write_demo(demo: DemoData, password: str | None) -> SeedResult:
 def _write_demo_admin(username: str, password: str | None) -> SeedResult:
     """The demo superuser: created once; an existing one keeps its password."""
     result = SeedResult()
-    User = get_user_model()
+    users = {u.username: u for u in get_user_model().objects.filter(username=username)}
     values = {"email": f"{username}@example.com", "is_staff": True, "is_superuser": True}
-    result.usernames.append(username)
-    user = User.objects.filter(username=username).first()
-    if user is None:
-        _create_user(username, values, password, result)
-        result.record(User, CREATED)
-        return result
-    changed = [name for name, value in values.items() if getattr(user, name) != value]
-    for name in changed:
-        setattr(user, name, values[name])
-    if changed:
-        user.save(update_fields=changed)
-    result.record(User, UPDATED if changed else UNCHANGED)
+    _upsert_user(result, users, username, values, password)
     return result
 
 

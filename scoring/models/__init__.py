@@ -2,6 +2,7 @@
 
 from .assessment import Assessment, Rating
 from .job import ScoreJob, ScoreJobChunk
+from .report import Report as Report
 from .rubric import Criterion, Rubric, RubricVersion
 from .score import CurrentScore, Score
 

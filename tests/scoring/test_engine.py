@@ -258,6 +258,30 @@ def test_invalid_rubric(criteria, match):
         compile_rubric(criteria)
 
 
+def test_decimal_rubric_parameters_are_accepted_but_decimal_ratings_are_not():
+    from decimal import Decimal
+
+    as_decimals = [
+        CriterionSpec(
+            c.key,
+            c.name,
+            Decimal(c.weight),
+            is_gate=c.is_gate,
+            gate_threshold=None if c.gate_threshold is None else Decimal(c.gate_threshold),
+            source=c.source,
+        )
+        for c in SCENARIO
+    ]
+    assert compute_score(as_decimals, ratings(SCENARIO_RATINGS)) == compute_score(
+        SCENARIO, ratings(SCENARIO_RATINGS)
+    )
+    assert inputs_hash(as_decimals, ratings(SCENARIO_RATINGS)) == inputs_hash(
+        SCENARIO, ratings(SCENARIO_RATINGS)
+    )
+    with pytest.raises(ValueError, match="funding_cost"):
+        compute_score(SCENARIO, ratings(dict(SCENARIO_RATINGS, funding_cost=Decimal("2.5"))))
+
+
 @pytest.mark.parametrize(
     "method",
     [

@@ -18,6 +18,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 
 from partnerships.services.seed import DEMO_ADMIN_USERNAME, DEMO_FILE, SeedDataError, SeedResult, seed_all
+from partnerships.signals import demo_data_seeded
 
 CREDENTIALS_FILENAME = "demo-credentials.txt"
 
@@ -78,6 +79,7 @@ class Command(BaseCommand):
         try:
             with transaction.atomic():
                 result = seed_all(demo=demo, password=password, demo_path=Path(options["demo_file"]))
+                responses = demo_data_seeded.send(sender=self.__class__, demo=demo)
                 if origin == "generated" and result.created_usernames:
                     write_credentials(path, password, result.usernames)
         except SeedDataError as exc:
@@ -86,6 +88,9 @@ class Command(BaseCommand):
             ) from exc
         if not quiet:
             self._summary(result, demo=demo, password=password, origin=origin, path=path)
+            for _receiver, lines in responses:
+                for line in lines or []:
+                    self.stdout.write(f"  {line}")
 
     def _password(self, path: Path) -> tuple[str, str]:
         if settings.SCORECARD_DEMO_PASSWORD:

@@ -1,0 +1,64 @@
+"""Score jobs and scores, read-only and scoped to the user's banks."""
+
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from partnerships.admin.base import TenantScopedMixin
+from partnerships.admin.filters import TenantBankFilter
+
+from ..models import Score, ScoreJob
+
+
+class ReadOnlyMixin:
+    def has_add_permission(self, request, *args):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ScoreJob)
+class ScoreJobAdmin(ReadOnlyMixin, TenantScopedMixin, admin.ModelAdmin):
+    list_display = [
+        "short_id",
+        "kind",
+        "status",
+        "bank",
+        "progress",
+        "scores_created",
+        "requested_by",
+        "created_at",
+        "finished_at",
+    ]
+    list_filter = ["status", "kind", ("bank", TenantBankFilter)]
+    search_fields = ["id"]
+    list_select_related = ["bank", "requested_by"]
+    readonly_fields = [f.name for f in ScoreJob._meta.concrete_fields]
+
+    @admin.display(description=_("job"))
+    def short_id(self, obj):
+        return str(obj.pk)[:8]
+
+    @admin.display(description=_("progress"))
+    def progress(self, obj):
+        return f"{obj.done + obj.failed}/{obj.total}"
+
+
+@admin.register(Score)
+class ScoreAdmin(ReadOnlyMixin, TenantScopedMixin, admin.ModelAdmin):
+    list_display = [
+        "initiative",
+        "total",
+        "tier",
+        "gate_passed",
+        "provisional",
+        "rubric_version",
+        "computed_at",
+    ]
+    list_filter = ["tier", "gate_passed", "provisional"]
+    search_fields = ["initiative__title", "initiative__code"]
+    list_select_related = ["initiative", "rubric_version__rubric"]
+    readonly_fields = [f.name for f in Score._meta.concrete_fields]

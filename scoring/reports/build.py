@@ -1,0 +1,602 @@
+"""The report payload, built by database aggregation in a fixed number of queries, whatever the portfolio size.
+
+Every section is one grouped query (``values().annotate()``, ``aggregate()`` with ``filter=``, window functions,
+correlated subqueries); Python only reshapes their results, which are bounded by the taxonomy, the partners or a
+limit — with two deliberate exceptions that return one row per initiative or KPI (the ``totals`` map kept for
+the next report's movers, and the per-KPI attainment list the spreadsheet carries).
+
+Scope: the initiatives of one bank, or of every bank. Figures are a snapshot of the data when the report is
+built (``as_of``); the weekly run builds it just after its period ends. "Portfolio" means the initiatives in
+scope that are not retired: a retired initiative is counted by status but not scored, ranked or chased.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import (
+    Avg,
+    Case,
+    Count,
+    F,
+    FloatField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+    Window,
+)
+from django.db.models.functions import Cast, RowNumber
+from django.utils import timezone
+
+from partnerships.choices import InitiativeStatus
+from partnerships.models import KPI, Bank, Initiative, InitiativePartner, KPIObservation, Pillar, ScenarioType
+
+from ..choices import Tier, VersionStatus
+from ..models import Criterion, CurrentScore, Report, RubricVersion
+from ..models.report import ReportStatus
+
+SCHEMA_VERSION = 1
+TOP_N = 5
+MOVERS_N = 10
+STALE_ITEMS_MAX = 100
+BUCKET_WIDTH = 10
+HHI_HIGH = 2500  # above this a market is "highly concentrated" (US DOJ/FTC 2010 guidelines, the usual line)
+HHI_MODERATE = 1500
+LEADERS_N = 3
+
+STALE_NEVER = "never_scored"
+STALE_OUTDATED = "outdated_rubric"
+STALE_OLD = "not_rescored"
+STALE_REASONS = (STALE_NEVER, STALE_OUTDATED, STALE_OLD)
+
+
+def stale_after_days() -> int:
+    """Days after which a score counts as stale even under the current rubric (setting, default 30)."""
+    return int(getattr(settings, "SCORECARD_REPORT_STALE_DAYS", 30))
+
+
+@dataclass(frozen=True)
+class Scope:
+    bank_id: int | None  # None: every bank
+
+    def initiatives(self) -> QuerySet:
+        qs = Initiative.objects.all()
+        return qs if self.bank_id is None else qs.for_bank(self.bank_id)
+
+    def portfolio(self) -> QuerySet:
+        return self.initiatives().exclude(status=InitiativeStatus.RETIRED)
+
+
+def _f(value) -> float | None:
+    return None if value is None else float(value)
+
+
+def _r(value, digits: int = 1) -> float | None:
+    return None if value is None else round(float(value), digits)
+
+
+# -- staleness (shared with the nightly sweep) ------------------------------------------------------------
+
+
+def published_version_subquery() -> Subquery:
+    """The published version of the default rubric of the row's pillar (None when none is published)."""
+    return Subquery(
+        RubricVersion.objects.filter(
+            status=VersionStatus.PUBLISHED, rubric__is_default=True, rubric__pillar_id=OuterRef("pillar_id")
+        ).values("pk")[:1]
+    )
+
+
+def stale_queryset(initiatives: QuerySet, *, as_of: datetime.datetime, days: int | None = None) -> QuerySet:
+    """Initiatives annotated with ``stale_reason`` (and filtered to the stale ones).
+
+    Stale means, in this order: never scored; scored under another version than the one now published for
+    its pillar; or not scored for ``days`` days (default: the setting).
+    """
+    cutoff = as_of - datetime.timedelta(days=stale_after_days() if days is None else days)
+    return (
+        initiatives.annotate(published_version_id=published_version_subquery())
+        .annotate(
+            stale_reason=Case(
+                When(current_score__isnull=True, then=Value(STALE_NEVER)),
+                When(
+                    Q(published_version_id__isnull=False)
+                    & ~Q(current_score__rubric_version_id=F("published_version_id")),
+                    then=Value(STALE_OUTDATED),
+                ),
+                When(current_score__computed_at__lt=cutoff, then=Value(STALE_OLD)),
+                default=Value(""),
+            )
+        )
+        .exclude(stale_reason="")
+    )
+
+
+# -- sections ------------------------------------------------------------------------------------------------
+
+
+def _scope_meta(bank: Bank | None) -> dict:
+    if bank is None:
+        return {"bank_id": None, "all_banks": True}
+    return {
+        "bank_id": bank.pk,
+        "all_banks": False,
+        "code": bank.code,
+        "name_zh_hans": bank.name_zh_hans,
+        "name_en": bank.name_en,
+    }
+
+
+def _pillars() -> list[dict]:
+    return list(Pillar.objects.order_by("position", "key").values("key", "name_zh_hans", "name_en"))
+
+
+def _pillar_status(scope: Scope, pillars: list[dict]) -> dict:
+    counts: dict[str, dict[str, int]] = defaultdict(dict)
+    for pillar, status, n in (
+        scope.initiatives().order_by().values("pillar_id", "status").annotate(n=Count("id")).values_list(
+            "pillar_id", "status", "n"
+        )
+    ):
+        counts[pillar][status] = n
+    statuses = list(InitiativeStatus.values)
+    rows = []
+    for p in pillars:
+        by_status = {s: counts.get(p["key"], {}).get(s, 0) for s in statuses}
+        rows.append({"pillar": p["key"], "counts": by_status, "total": sum(by_status.values())})
+    totals = {s: sum(r["counts"][s] for r in rows) for s in statuses}
+    return {"statuses": statuses, "rows": rows, "totals": totals, "total": sum(totals.values())}
+
+
+def _scores(scope: Scope) -> dict:
+    buckets = {}
+    for i in range(0, 100, BUCKET_WIDTH):
+        upper = Q(current_score__total__lt=i + BUCKET_WIDTH)
+        if i + BUCKET_WIDTH >= 100:
+            upper = Q(current_score__total__lte=100)
+        buckets[f"b{i}"] = Count("id", filter=Q(current_score__total__gte=i) & upper)
+    tiers = {f"tier_{t}": Count("id", filter=Q(current_score__tier=t)) for t in Tier.values}
+    agg = scope.portfolio().aggregate(
+        initiatives=Count("id"),
+        scored=Count("current_score"),
+        mean=Avg("current_score__total"),
+        gate_failed=Count("id", filter=Q(current_score__gate_passed=False)),
+        provisional=Count("id", filter=Q(current_score__provisional=True)),
+        **tiers,
+        **buckets,
+    )
+    return {
+        "initiatives": agg["initiatives"],
+        "scored": agg["scored"],
+        "unscored": agg["initiatives"] - agg["scored"],
+        "mean_total": _r(agg["mean"]),
+        "gate_failed": agg["gate_failed"],
+        "provisional": agg["provisional"],
+        "tiers": {t: agg[f"tier_{t}"] for t in Tier.values},
+        "histogram": [
+            {"from": i, "to": i + BUCKET_WIDTH, "count": agg[f"b{i}"]} for i in range(0, 100, BUCKET_WIDTH)
+        ],
+    }
+
+
+_RANKED_FIELDS = (
+    "initiative_id",
+    "initiative__code",
+    "initiative__title",
+    "initiative__bank__code",
+    "initiative__pillar_id",
+    "initiative__status",
+    "total",
+    "tier",
+    "gate_passed",
+    "provisional",
+    "computed_at",
+)
+
+
+def _ranked_row(row: dict) -> dict:
+    return {
+        "initiative_id": row["initiative_id"],
+        "code": row["initiative__code"],
+        "title": row["initiative__title"],
+        "bank": row["initiative__bank__code"],
+        "pillar": row["initiative__pillar_id"],
+        "status": row["initiative__status"],
+        "total": _f(row["total"]),
+        "tier": row["tier"],
+        "gate_passed": row["gate_passed"],
+        "provisional": row["provisional"],
+        "computed_at": row["computed_at"].isoformat(),
+    }
+
+
+def _current_scores(scope: Scope) -> QuerySet:
+    qs = CurrentScore.objects.exclude(initiative__status=InitiativeStatus.RETIRED)
+    return qs if scope.bank_id is None else qs.filter(initiative__bank_id=scope.bank_id)
+
+
+def _top_bottom(scope: Scope) -> dict:
+    # One query: rank both ways with window functions, keep the first five of each (ties: lower id first).
+    rows = list(
+        _current_scores(scope)
+        .annotate(
+            rank_top=Window(RowNumber(), order_by=[F("total").desc(), F("initiative_id").asc()]),
+            rank_bottom=Window(RowNumber(), order_by=[F("total").asc(), F("initiative_id").asc()]),
+        )
+        .filter(Q(rank_top__lte=TOP_N) | Q(rank_bottom__lte=TOP_N))
+        .values(*_RANKED_FIELDS, "rank_top", "rank_bottom")
+    )
+    top = sorted((r for r in rows if r["rank_top"] <= TOP_N), key=lambda r: r["rank_top"])
+    bottom = sorted((r for r in rows if r["rank_bottom"] <= TOP_N), key=lambda r: r["rank_bottom"])
+    return {"top": [_ranked_row(r) for r in top], "bottom": [_ranked_row(r) for r in bottom]}
+
+
+def _totals(scope: Scope) -> dict[str, float]:
+    # The compact map the next report compares with: {initiative id: current total}.
+    return {
+        str(iid): float(total) for iid, total in _current_scores(scope).values_list("initiative_id", "total")
+    }
+
+
+def _previous_report(kind: str, bank_id: int | None, period_start: datetime.date) -> dict | None:
+    row = (
+        Report.objects.filter(
+            kind=kind, bank_id=bank_id, status=ReportStatus.READY, period_start__lt=period_start
+        )
+        .order_by("-period_start")
+        .values("pk", "period_start", "period_end", "payload__totals")
+        .first()
+    )
+    if row is None:
+        return None
+    return {
+        "id": row["pk"],
+        "period_start": row["period_start"].isoformat(),
+        "period_end": row["period_end"].isoformat(),
+        "totals": row["payload__totals"] or {},
+    }
+
+
+def _movers(previous: dict | None, totals: dict[str, float]) -> dict:
+    if previous is None:
+        return {"previous_report": None, "compared": 0, "new": 0, "items": []}
+    before = previous["totals"]
+    deltas = [
+        (round(totals[k] - float(before[k]), 1), int(k))
+        for k in totals.keys() & before.keys()
+        if round(totals[k] - float(before[k]), 1) != 0
+    ]
+    deltas.sort(key=lambda d: (-abs(d[0]), d[1]))
+    chosen = deltas[:MOVERS_N]
+    info = {
+        row["pk"]: row
+        for row in Initiative.objects.filter(pk__in=[iid for _d, iid in chosen]).values(
+            "pk", "code", "title", "bank__code", "pillar_id", "current_score__tier"
+        )
+    }
+    items = []
+    for delta, iid in chosen:
+        row = info.get(iid, {})
+        items.append(
+            {
+                "initiative_id": iid,
+                "code": row.get("code", ""),
+                "title": row.get("title", ""),
+                "bank": row.get("bank__code", ""),
+                "pillar": row.get("pillar_id", ""),
+                "tier": row.get("current_score__tier", ""),
+                "previous": float(before[str(iid)]),
+                "current": totals[str(iid)],
+                "delta": delta,
+            }
+        )
+    return {
+        "previous_report": {k: previous[k] for k in ("id", "period_start", "period_end")},
+        "compared": len(totals.keys() & before.keys()),
+        "new": len(totals.keys() - before.keys()),
+        "items": items,
+    }
+
+
+def _gate_names() -> dict[str, dict]:
+    names: dict[str, dict] = {}
+    for key, zh, en in (
+        Criterion.objects.filter(is_gate=True)
+        .order_by("key", "-version__status", "-version_id")  # "published" sorts after "draft"/"retired"
+        .values_list("key", "name_zh_hans", "name_en")
+    ):
+        names.setdefault(key, {"name_zh_hans": zh, "name_en": en})
+    return names
+
+
+def _failed_gates(scope: Scope) -> dict:
+    rows = list(
+        _current_scores(scope)
+        .filter(gate_passed=False)
+        .order_by("total", "initiative_id")
+        .values(*_RANKED_FIELDS, "score__failed_gates")
+    )
+    names = _gate_names()
+    by_gate: dict[str, dict] = {}
+    items = []
+    for row in rows:
+        gates = []
+        for gate in row["score__failed_gates"] or []:
+            key = gate.get("key", "")
+            label = names.get(key, {"name_zh_hans": gate.get("name", key), "name_en": gate.get("name", key)})
+            gates.append(
+                {
+                    "key": key,
+                    **label,
+                    "rating": gate.get("rating"),
+                    "threshold": gate.get("threshold"),
+                    "reason": gate.get("reason", ""),
+                }
+            )
+            entry = by_gate.setdefault(key, {"key": key, **label, "count": 0})
+            entry["count"] += 1
+        items.append({**_ranked_row(row), "gates": gates})
+    return {
+        "count": len(items),
+        "by_gate": sorted(by_gate.values(), key=lambda g: (-g["count"], g["key"])),
+        "items": items,
+    }
+
+
+def _stale(scope: Scope, as_of: datetime.datetime) -> dict:
+    days = stale_after_days()
+    stale = stale_queryset(scope.portfolio(), as_of=as_of, days=days)
+    counts = dict(
+        stale.order_by().values("stale_reason").annotate(n=Count("id")).values_list("stale_reason", "n")
+    )
+    order = Case(*(When(stale_reason=r, then=Value(i)) for i, r in enumerate(STALE_REASONS)))
+    rows = stale.order_by(order, F("current_score__computed_at").asc(nulls_first=True), "id").values(
+        "id",
+        "code",
+        "title",
+        "bank__code",
+        "pillar_id",
+        "status",
+        "stale_reason",
+        "current_score__computed_at",
+        "current_score__rubric_version__rubric__code",
+        "current_score__rubric_version__number",
+    )[:STALE_ITEMS_MAX]
+    items = [
+        {
+            "initiative_id": r["id"],
+            "code": r["code"],
+            "title": r["title"],
+            "bank": r["bank__code"],
+            "pillar": r["pillar_id"],
+            "status": r["status"],
+            "reason": r["stale_reason"],
+            "computed_at": r["current_score__computed_at"].isoformat()
+            if r["current_score__computed_at"]
+            else None,
+            "rubric_version": (
+                f"{r['current_score__rubric_version__rubric__code']} v{r['current_score__rubric_version__number']}"
+                if r["current_score__rubric_version__number"] is not None
+                else None
+            ),
+        }
+        for r in rows
+    ]
+    total = sum(counts.values())
+    return {
+        "days": days,
+        "count": total,
+        "by_reason": {r: counts.get(r, 0) for r in STALE_REASONS},
+        "items": items,
+        "truncated": total > len(items),
+    }
+
+
+def _coverage(scope: Scope, pillars: list[dict], pillar_status: dict) -> dict:
+    live = Q(initiatives__status=InitiativeStatus.LIVE)
+    if scope.bank_id is not None:
+        live &= Q(initiatives__bank_id=scope.bank_id)
+    types = list(
+        ScenarioType.objects.annotate(live=Count("initiatives", filter=live, distinct=True))
+        .order_by("pillar__position", "position", "key")
+        .values("key", "name_zh_hans", "name_en", "pillar_id", "group", "live")
+    )
+    scenario_types = [
+        {
+            "key": t["key"],
+            "name_zh_hans": t["name_zh_hans"],
+            "name_en": t["name_en"],
+            "pillar": t["pillar_id"],
+            "group": t["group"],
+            "live": t["live"],
+        }
+        for t in types
+    ]
+    live_by_pillar = {row["pillar"]: row["counts"][InitiativeStatus.LIVE] for row in pillar_status["rows"]}
+    by_pillar = []
+    for p in pillars:
+        mine = [t for t in scenario_types if t["pillar"] == p["key"]]
+        by_pillar.append(
+            {
+                "pillar": p["key"],
+                "live_initiatives": live_by_pillar.get(p["key"], 0),
+                "scenario_types": len(mine),
+                "covered": sum(1 for t in mine if t["live"]),
+            }
+        )
+    return {
+        "scenario_types": scenario_types,
+        "gaps": [t["key"] for t in scenario_types if not t["live"]],
+        "pillars": by_pillar,
+        "pillar_gaps": [p["pillar"] for p in by_pillar if not p["live_initiatives"]],
+    }
+
+
+def _kpis(scope: Scope) -> dict:
+    latest = KPIObservation.objects.filter(kpi=OuterRef("pk")).order_by("-observed_on", "-id")
+    kpis = KPI.objects.exclude(initiative__status=InitiativeStatus.RETIRED)
+    if scope.bank_id is not None:
+        kpis = kpis.filter(initiative__bank_id=scope.bank_id)
+    # a = (latest − baseline) / (target − baseline), clipped to [0, 1] — scoring.formulas.kpi_attainment.
+    # Floats, because SQLite divides integer-valued decimals as integers.
+    kpis = (
+        kpis.annotate(
+            latest=Subquery(latest.values("value")[:1]),
+            latest_on=Subquery(latest.values("observed_on")[:1]),
+        )
+        .annotate(
+            raw=(Cast("latest", FloatField()) - Cast("baseline", FloatField()))
+            / (Cast("target", FloatField()) - Cast("baseline", FloatField()))
+        )
+        .annotate(
+            attainment=Case(
+                When(Q(target__isnull=True) | Q(latest__isnull=True), then=Value(None)),
+                When(raw__gte=1, then=Value(1.0)),
+                When(raw__lte=0, then=Value(0.0)),
+                default=F("raw"),
+                output_field=FloatField(),
+            )
+        )
+    )
+    by_pillar = {
+        row["initiative__pillar_id"]: row
+        for row in kpis.order_by()
+        .values("initiative__pillar_id")
+        .annotate(mean=Avg("attainment"), counted=Count("attainment"), kpis=Count("id"))
+    }
+    rows = kpis.order_by(F("attainment").asc(nulls_first=True), "initiative__code", "id").values(
+        "id",
+        "name",
+        "unit",
+        "cost_driver",
+        "baseline",
+        "target",
+        "latest",
+        "latest_on",
+        "attainment",
+        "initiative_id",
+        "initiative__code",
+        "initiative__title",
+        "initiative__bank__code",
+        "initiative__pillar_id",
+    )
+    items = [
+        {
+            "kpi_id": r["id"],
+            "name": r["name"],
+            "unit": r["unit"],
+            "cost_driver": r["cost_driver"],
+            "initiative_id": r["initiative_id"],
+            "code": r["initiative__code"],
+            "title": r["initiative__title"],
+            "bank": r["initiative__bank__code"],
+            "pillar": r["initiative__pillar_id"],
+            "baseline": _f(r["baseline"]),
+            "target": _f(r["target"]),
+            "latest": _f(r["latest"]),
+            "latest_on": r["latest_on"].isoformat() if r["latest_on"] else None,
+            "attainment": _r(r["attainment"], 4),
+        }
+        for r in rows
+    ]
+    return {"by_pillar": by_pillar, "items": items}
+
+
+def _kpi_section(scope: Scope, pillars: list[dict]) -> dict:
+    data = _kpis(scope)
+    by_pillar = []
+    for p in pillars:
+        row = data["by_pillar"].get(p["key"])
+        by_pillar.append(
+            {
+                "pillar": p["key"],
+                "kpis": row["kpis"] if row else 0,
+                "counted": row["counted"] if row else 0,
+                "mean_attainment": _r(row["mean"], 4) if row else None,
+            }
+        )
+    return {"by_pillar": by_pillar, "items": data["items"]}
+
+
+def _partners(scope: Scope) -> dict:
+    links = InitiativePartner.objects.filter(initiative__status=InitiativeStatus.LIVE)
+    if scope.bank_id is not None:
+        links = links.filter(initiative__bank_id=scope.bank_id)
+    rows = list(
+        links.order_by()
+        .values("partner_id", "partner__key", "partner__name_zh_hans", "partner__name_en")
+        .annotate(n=Count("id"))
+        .order_by("-n", "partner__key")
+    )
+    total = sum(r["n"] for r in rows)
+    shares = [100.0 * r["n"] / total for r in rows] if total else []
+    hhi = sum(s * s for s in shares)
+    partners = [
+        {
+            "partner_id": r["partner_id"],
+            "key": r["partner__key"],
+            "name_zh_hans": r["partner__name_zh_hans"],
+            "name_en": r["partner__name_en"],
+            "participations": r["n"],
+            "share": round(s, 2),
+        }
+        for r, s in zip(rows, shares, strict=True)
+    ]
+    if not total:
+        level = "none"
+    elif hhi > HHI_HIGH:
+        level = "high"
+    elif hhi > HHI_MODERATE:
+        level = "moderate"
+    else:
+        level = "low"
+    return {
+        "participations": total,
+        "partners": partners,
+        "hhi": round(hhi, 1),
+        "level": level,
+        "flagged": hhi > HHI_HIGH,
+        "threshold": HHI_HIGH,
+        "leaders": [p["key"] for p in partners[:LEADERS_N]] if hhi > HHI_HIGH else [],
+        "top3_share": round(sum(shares[:LEADERS_N]), 2),
+    }
+
+
+def report_payload_build(
+    *,
+    kind: str,
+    bank: Bank | None,
+    period_start: datetime.date,
+    period_end: datetime.date,
+    as_of: datetime.datetime | None = None,
+) -> dict:
+    """The whole payload (JSON-able) for one report; see the module docstring for what each section holds."""
+    as_of = as_of or timezone.now()
+    scope = Scope(bank.pk if bank is not None else None)
+    pillars = _pillars()
+    pillar_status = _pillar_status(scope, pillars)
+    totals = _totals(scope)
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "kind": kind,
+        "scope": _scope_meta(bank),
+        "period": {"start": period_start.isoformat(), "end": period_end.isoformat()},
+        "as_of": as_of.isoformat(),
+        "pillars": pillars,
+        "pillar_status": pillar_status,
+        "scores": _scores(scope),
+        "ranking": _top_bottom(scope),
+        "movers": _movers(_previous_report(kind, scope.bank_id, period_start), totals),
+        "failed_gates": _failed_gates(scope),
+        "stale": _stale(scope, as_of),
+        "coverage": _coverage(scope, pillars, pillar_status),
+        "kpis": _kpi_section(scope, pillars),
+        "concentration": _partners(scope),
+        "totals": totals,
+    }

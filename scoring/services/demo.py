@@ -1,0 +1,113 @@
+"""Seeding the scoring side of the demo: default rubrics, the illustrative assessments, scores for all.
+
+Runs inside seed_demo's transaction (through the demo_data_seeded signal) and is idempotent: rubrics load by
+checksum, an assessment is created only when the initiative has none by its author, and a score job is asked
+for only when some demo initiative has no score and no rubric was just published (publishing re-scores).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from partnerships.models import Initiative
+
+from ..choices import AssessmentStatus, CriterionSource, VersionStatus
+from ..models import Assessment, Criterion, CurrentScore, Rating
+from .jobs import score_job_create
+from .rubrics import rubrics_load
+
+DEMO_ASSESSMENTS = Path(settings.BASE_DIR) / "fixtures" / "demo_assessments.yaml"
+
+
+class DemoAssessmentError(ValueError):
+    pass
+
+
+def _load_assessments(path: Path) -> int:
+    if not path.exists():
+        return 0
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    users = {u.username: u for u in get_user_model().objects.filter(username__startswith="demo_")}
+    initiatives = {(i.bank.code, i.code): i for i in Initiative.objects.select_related("bank")}
+    versions = {}
+    for c in Criterion.objects.filter(
+        version__status=VersionStatus.PUBLISHED, version__rubric__is_default=True
+    ).select_related("version__rubric"):
+        versions.setdefault(c.version.rubric.pillar_id, (c.version, {}))[1][c.key] = c
+    created = 0
+    for n, entry in enumerate(data.get("assessments") or []):
+        where = f"{path.name}: assessments[{n}]"
+        initiative = initiatives.get((entry.get("bank"), entry.get("initiative")))
+        author = users.get(entry.get("author"))
+        if initiative is None or author is None:
+            raise DemoAssessmentError(f"{where}: unknown bank/initiative or author")
+        version, criteria = versions[initiative.pillar_id]
+        if Assessment.objects.filter(initiative=initiative, rubric_version=version, author=author).exists():
+            continue
+        status = entry.get("status", AssessmentStatus.DRAFT)
+        approver = users.get(entry.get("approved_by")) if status == AssessmentStatus.APPROVED else None
+        now = timezone.now()
+        assessment = Assessment.objects.create(
+            initiative=initiative,
+            rubric_version=version,
+            author=author,
+            status=status,
+            note=entry.get("note", ""),
+            submitted_at=now if status != AssessmentStatus.DRAFT else None,
+            approved_by=approver,
+            approved_at=now if approver else None,
+        )
+        ratings = []
+        for key, rating in (entry.get("ratings") or {}).items():
+            criterion = criteria.get(key)
+            if criterion is None or criterion.source != CriterionSource.RATED:
+                raise DemoAssessmentError(
+                    f"{where}: ratings.{key}: not a rated criterion of the {initiative.pillar_id} rubric"
+                )
+            value = rating.get("value")
+            if not isinstance(value, int) or not criterion.scale_min <= value <= criterion.scale_max:
+                raise DemoAssessmentError(
+                    f"{where}: ratings.{key}.value: must be an integer within the scale"
+                )
+            ratings.append(
+                Rating(
+                    assessment=assessment,
+                    criterion=criterion,
+                    value=value,
+                    rationale=rating.get("rationale", ""),
+                )
+            )
+        Rating.objects.bulk_create(ratings)
+        created += 1
+    return created
+
+
+def demo_scoring_seed(*, demo: bool, assessments_path: Path = DEMO_ASSESSMENTS) -> list[str]:
+    report = rubrics_load()
+    lines = [f"rubrics: {len(report.created)} loaded and published, {len(report.unchanged)} unchanged"]
+    if not demo:
+        return lines
+    created = _load_assessments(assessments_path)
+    lines.append(f"demo assessments: {created} created")
+    if report.created:
+        lines.append("scores: the published rubrics' re-score jobs will score every initiative")
+        return lines
+    unscored = list(
+        Initiative.objects.filter(is_illustrative=True)
+        .exclude(pk__in=CurrentScore.objects.values("initiative_id"))
+        .values_list("pk", flat=True)
+    )
+    if unscored or created:
+        ids = (
+            list(Initiative.objects.filter(is_illustrative=True).values_list("pk", flat=True))
+            if created
+            else unscored
+        )
+        job = score_job_create(bank_id=None, initiative_ids=ids)
+        lines.append(f"scores: job {job.pk} queued for {len(ids)} initiative(s)")
+    return lines
