@@ -61,7 +61,7 @@ import hashlib
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from decimal import Decimal
 from functools import lru_cache
 from numbers import Real
@@ -190,6 +190,54 @@ class BreakdownRow:
         }
 
 
+def _row_factory():
+    # A frozen dataclass's __init__ goes through object.__setattr__ once per field, by name; score() makes a
+    # row per criterion per initiative, so rows are made here by writing the slots directly (what
+    # object.__setattr__ ends up doing), about twice as fast. Same object: same fields, eq, hash and repr.
+    (
+        set_key,
+        set_name,
+        set_weight,
+        set_rating,
+        set_normalised,
+        set_contribution,
+        set_source,
+        set_rationale,
+        set_data,
+        set_is_gate,
+        set_gate_threshold,
+        set_gate_passed,
+    ) = (BreakdownRow.__dict__[f.name].__set__ for f in fields(BreakdownRow))
+    new = object.__new__
+
+    def make(
+        key, name, weight, rating, normalised, contribution, source, rationale, data, is_gate, threshold, ok
+    ):
+        row = new(BreakdownRow)
+        set_key(row, key)
+        set_name(row, name)
+        set_weight(row, weight)
+        set_rating(row, rating)
+        set_normalised(row, normalised)
+        set_contribution(row, contribution)
+        set_source(row, source)
+        set_rationale(row, rationale)
+        set_data(row, data)
+        set_is_gate(row, is_gate)
+        set_gate_threshold(row, threshold)
+        set_gate_passed(row, ok)
+        return row
+
+    return make
+
+
+_new_row = _row_factory()
+
+
+def _no_note(key: str) -> None:
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class ScoreResult:
     """The outcome of scoring one initiative against one rubric version."""
@@ -247,13 +295,13 @@ class CompiledRubric:
     """
 
     __slots__ = (
-        "_display",
         "_gates",
         "_get",
         "_his",
         "_keys",
         "_keyset",
         "_ks",
+        "_layout",
         "_los",
         "_n",
         "_scale",
@@ -283,7 +331,7 @@ class CompiledRubric:
         self._keyset = frozenset(self._keys)
         self._n = len(ordered)
         position = {k: i for i, k in enumerate(self._keys)}
-        self._display = tuple(position[c.key] for c in criteria)
+        display = tuple(position[c.key] for c in criteria)
         self._weights = tuple(float(c.weight) for c in ordered)
         self._weight_of = dict(zip(self._keys, self._weights, strict=True))
         self._los = tuple(float(c.scale_min) + 0.0 for c in ordered)  # + 0.0 turns -0.0 into 0.0
@@ -305,6 +353,21 @@ class CompiledRubric:
         self._tiers = tuple(
             sorted(((float(t), label) for label, t in method.tier_thresholds), key=lambda p: -p[0])
         )
+        # Everything score() needs per breakdown row that does not depend on the rating, in display order.
+        self._layout = tuple(
+            (
+                c.key,
+                c.name,
+                self._weights[i],
+                self._los[i],
+                self._spans[i],
+                self._ks[i],
+                c.source,
+                bool(c.is_gate),
+                float(c.gate_threshold) if c.is_gate else None,
+            )
+            for c, i in zip(criteria, display, strict=True)
+        )
         if self._n == 1:
             only = self._keys[0]
             self._get = lambda values: (values[only],)
@@ -313,24 +376,8 @@ class CompiledRubric:
 
     # -- the arithmetic (one implementation) -----------------------------------------------------------------
 
-    def _evaluate(self, values: Mapping[str, float | None]) -> tuple[float, float]:
-        """Validate ``values`` and return (Σ_c (r_c − min_c)·w_c/span_c over rated c, Σ w_c over rated c)."""
-        hi = self._simple_hi
-        if hi is not None and len(values) == self._n:
-            # The common case inline: one scale [0, hi] for the whole rubric, every criterion rated, all
-            # valid. It is ``_sum_terms`` with its branches taken. Anything else — an unrated criterion, an
-            # unknown key, a bad value, mixed scales — takes the general path, which also raises the errors.
-            try:
-                vals = self._get(values)
-                if min(vals) >= 0.0 and max(vals) <= hi:
-                    s = _fsum(map(mul, vals, self._ks))
-                    if s == s:
-                        return s, self._weight_sum
-            except (KeyError, TypeError):
-                pass
-        return self._evaluate_general(values)
-
     def _evaluate_general(self, values: Mapping[str, float | None]) -> tuple[float, float]:
+        """Validate ``values`` and return (Σ (r − min)·w/span over rated criteria, Σ w over rated criteria)."""
         try:
             get = values.get
             unknown = not self._keyset.issuperset(values)
@@ -374,28 +421,6 @@ class CompiledRubric:
             self._raise_invalid(values)
         return s
 
-    def _finish(self, values: Mapping, s: float, rated_weight: float) -> tuple[float, str, bool, float]:
-        """(total, tier, gate_passed, confidence) from validated ``values`` and ``_evaluate``'s output."""
-        weight_sum = self._weight_sum
-        total = _floor(100.0 * s / weight_sum * 10.0 + 0.5) / 10.0  # half up to one decimal, once
-        gate_passed = True
-        for key, threshold in self._gates:
-            v = values.get(key)
-            if v is None or v < threshold:
-                gate_passed = False
-                break
-        tier = FAIL_TIER
-        if gate_passed:
-            for threshold, label in self._tiers:
-                if total >= threshold:
-                    tier = label
-                    break
-        if rated_weight == weight_sum:
-            confidence = 1.0
-        else:
-            confidence = _floor(rated_weight / weight_sum * 1000.0 + 0.5) / 1000.0
-        return total, tier, gate_passed, confidence
-
     def _check_keys(self, values: Mapping[str, object]) -> None:
         if not self._keyset.issuperset(values):
             unknown = sorted(str(k) for k in values if k not in self._keyset)
@@ -411,59 +436,88 @@ class CompiledRubric:
     # -- public ----------------------------------------------------------------------------------------------
 
     def score_total(self, values: Mapping[str, float | None]) -> tuple[float, str, bool, float]:
-        """The minimal path: ``(total, tier, gate_passed, confidence)``, without building a breakdown."""
-        s, rated_weight = self._evaluate(values)
-        return self._finish(values, s, rated_weight)
+        """The minimal path: ``(total, tier, gate_passed, confidence)``, without building a breakdown.
+
+        This is the one implementation of the total, tier and confidence; ``score`` calls it.
+        """
+        weight_sum = self._weight_sum
+        s = None
+        hi = self._simple_hi
+        if hi is not None and len(values) == self._n:
+            # The common case inline: one scale [0, hi] for the whole rubric, every criterion rated, all
+            # valid. It is ``_sum_terms`` with its branches taken. Anything else — an unrated criterion, an
+            # unknown key, a bad value, mixed scales — takes the general path, which also raises the errors.
+            try:
+                vals = self._get(values)
+                if min(vals) >= 0.0 and max(vals) <= hi:
+                    s = _fsum(map(mul, vals, self._ks))
+                    if s != s:
+                        s = None
+            except (KeyError, TypeError):
+                pass
+        if s is None:
+            s, rated_weight = self._evaluate_general(values)
+        else:
+            rated_weight = weight_sum
+        total = _floor(100.0 * s / weight_sum * 10.0 + 0.5) / 10.0  # half up to one decimal, once
+        for key, threshold in self._gates:
+            v = values.get(key)
+            if v is None or v < threshold:
+                gate_passed = False
+                tier = FAIL_TIER
+                break
+        else:
+            gate_passed = True
+            tier = FAIL_TIER
+            for threshold, label in self._tiers:
+                if total >= threshold:
+                    tier = label
+                    break
+        if rated_weight == weight_sum:
+            confidence = 1.0
+        else:
+            confidence = _floor(rated_weight / weight_sum * 1000.0 + 0.5) / 1000.0
+        return total, tier, gate_passed, confidence
 
     def score(
         self, values: Mapping[str, float | None], notes: Mapping[str, RatingInput] | None = None
     ) -> ScoreResult:
         """The full result with its breakdown. ``notes`` supplies each criterion's rationale and data."""
-        s, rated_weight = self._evaluate(values)
-        total, tier, gate_passed, confidence = self._finish(values, s, rated_weight)
+        total, tier, gate_passed, confidence = self.score_total(values)  # validates values
         weight_sum = self._weight_sum
+        get_note = notes.get if notes else _no_note
         rows = []
         failed = []
-        for i in self._display:
-            c = self._specs[i]
-            v = values.get(c.key)
-            note = notes.get(c.key) if notes else None
+        for key, name, weight, lo, span, k, source, is_gate, threshold in self._layout:
+            v = values.get(key)
+            note = get_note(key)
             if v is None:
                 rating = normalised = None
                 contribution = 0.0
             else:
-                lo = self._los[i]
                 rating = float(v) + 0.0  # + 0.0: a rating of -0.0 is shown as 0.0
-                normalised = (v - lo) / self._spans[i] + 0.0
-                contribution = 100.0 * ((v - lo) * self._ks[i]) / weight_sum + 0.0
+                normalised = (v - lo) / span + 0.0
+                contribution = 100.0 * ((v - lo) * k) / weight_sum + 0.0  # the same term as in the total
             gate_row: bool | None = None
-            threshold = None
-            if c.is_gate:
-                threshold = float(c.gate_threshold)
+            if is_gate:
                 gate_row = v is not None and v >= threshold
                 if not gate_row:
+                    reason = "unrated" if v is None else "below threshold"
                     failed.append(
-                        {
-                            "key": c.key,
-                            "name": c.name,
-                            "rating": rating,
-                            "threshold": threshold,
-                            "reason": "unrated" if v is None else "below threshold",
-                        }
+                        {"key": key, "name": name, "rating": rating, "threshold": threshold, "reason": reason}
                     )
-            # Positional arguments, in field order: noticeably quicker than keywords for a frozen dataclass.
             rows.append(
-                BreakdownRow(
-                    c.key,
-                    c.name,
-                    self._weights[i],
+                _new_row(
+                    key,
+                    name,
+                    weight,
                     rating,
                     normalised,
                     contribution,
-                    c.source,
+                    source,
                     note.rationale if note is not None else "",
                     note.data if note is not None else None,
-                    bool(c.is_gate),
+                    is_gate,
                     threshold,
                     gate_row,
                 )

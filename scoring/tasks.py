@@ -67,3 +67,43 @@ def ping_task(payload: str = "pong") -> dict:
     from django.db import connection
 
     return {"payload": payload, "database": connection.vendor}
+
+
+# --- reports ---
+
+
+@shared_task(name="scoring.generate_report", ignore_result=True, **RELIABLE)
+def generate_report_task(
+    kind: str = "weekly_portfolio",
+    bank_id: int | None = None,
+    period_start: str | None = None,
+    force: bool = False,
+) -> None:
+    """One report (idempotent per kind, bank and week); ``period_start`` is any day of the week, ISO format,
+    by default the last complete week; ``bank_id`` None is the all-banks report."""
+    import datetime
+
+    from .reports.services import last_complete_week_start, report_generate
+
+    start = datetime.date.fromisoformat(period_start) if period_start else last_complete_week_start()
+    report_generate(kind=kind, bank_id=bank_id, period_start=start, force=force)
+
+
+@shared_task(name="scoring.generate_weekly_reports", ignore_result=True, **RELIABLE)
+def generate_weekly_reports_task(period_start: str | None = None) -> int:
+    """Fan out: one report task per bank plus the all-banks one, for the same week."""
+    import datetime
+
+    from .reports.services import reports_enqueue_weekly
+
+    return reports_enqueue_weekly(
+        period_start=datetime.date.fromisoformat(period_start) if period_start else None
+    )
+
+
+@shared_task(name="scoring.sweep_stale_scores", ignore_result=True, **RELIABLE)
+def sweep_stale_scores_task() -> int:
+    """Score jobs (kind "sweep") for initiatives never scored or scored under an older rubric version."""
+    from .reports.services import stale_scores_sweep
+
+    return len(stale_scores_sweep())

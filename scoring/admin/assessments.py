@@ -95,6 +95,9 @@ class AssessmentAdmin(TenantScopedAdmin):
     readonly_fields = ["status", "author", "submitted_at", "approved_by", "approved_at", "computed_criteria"]
     actions = ["submit", "approve"]
 
+    def get_inlines(self, request, obj):
+        return self.inlines if obj is not None else []  # rating rows exist once the assessment is saved
+
     def get_fields(self, request, obj=None):
         if obj is None:
             return ["initiative", "rubric_version", "note"]

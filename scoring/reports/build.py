@@ -2,8 +2,9 @@
 
 Every section is one grouped query (``values().annotate()``, ``aggregate()`` with ``filter=``, window functions,
 correlated subqueries); Python only reshapes their results, which are bounded by the taxonomy, the partners or a
-limit — with two deliberate exceptions that return one row per initiative or KPI (the ``totals`` map kept for
-the next report's movers, and the per-KPI attainment list the spreadsheet carries).
+limit — except where the report lists every item of a kind for the spreadsheet (the ``totals`` map kept for
+the next report's movers, the stale scores, the failed gates, the per-KPI attainment): those are one query each
+returning one row per item, never one query per item.
 
 Scope: the initiatives of one bank, or of every bank. Figures are a snapshot of the data when the report is
 built (``as_of``); the weekly run builds it just after its period ends. "Portfolio" means the initiatives in
@@ -44,7 +45,6 @@ from ..models.report import ReportStatus
 SCHEMA_VERSION = 1
 TOP_N = 5
 MOVERS_N = 10
-STALE_ITEMS_MAX = 100
 BUCKET_WIDTH = 10
 HHI_HIGH = 2500  # above this a market is "highly concentrated" (US DOJ/FTC 2010 guidelines, the usual line)
 HHI_MODERATE = 1500
@@ -140,9 +140,11 @@ def _pillars() -> list[dict]:
 def _pillar_status(scope: Scope, pillars: list[dict]) -> dict:
     counts: dict[str, dict[str, int]] = defaultdict(dict)
     for pillar, status, n in (
-        scope.initiatives().order_by().values("pillar_id", "status").annotate(n=Count("id")).values_list(
-            "pillar_id", "status", "n"
-        )
+        scope.initiatives()
+        .order_by()
+        .values("pillar_id", "status")
+        .annotate(n=Count("id"))
+        .values_list("pillar_id", "status", "n")
     ):
         counts[pillar][status] = n
     statuses = list(InitiativeStatus.values)
@@ -308,7 +310,11 @@ def _gate_names() -> dict[str, dict]:
     names: dict[str, dict] = {}
     for key, zh, en in (
         Criterion.objects.filter(is_gate=True)
-        .order_by("key", "-version__status", "-version_id")  # "published" sorts after "draft"/"retired"
+        .order_by(
+            "key",
+            Case(When(version__status=VersionStatus.PUBLISHED, then=Value(0)), default=Value(1)),
+            "-version_id",
+        )
         .values_list("key", "name_zh_hans", "name_en")
     ):
         names.setdefault(key, {"name_zh_hans": zh, "name_en": en})
@@ -367,7 +373,7 @@ def _stale(scope: Scope, as_of: datetime.datetime) -> dict:
         "current_score__computed_at",
         "current_score__rubric_version__rubric__code",
         "current_score__rubric_version__number",
-    )[:STALE_ITEMS_MAX]
+    )
     items = [
         {
             "initiative_id": r["id"],
@@ -388,13 +394,11 @@ def _stale(scope: Scope, as_of: datetime.datetime) -> dict:
         }
         for r in rows
     ]
-    total = sum(counts.values())
     return {
         "days": days,
-        "count": total,
+        "count": sum(counts.values()),
         "by_reason": {r: counts.get(r, 0) for r in STALE_REASONS},
         "items": items,
-        "truncated": total > len(items),
     }
 
 

@@ -106,22 +106,21 @@ def report_generate(
         payload = report_payload_build(kind=kind, bank=bank, period_start=start, period_end=end)
         language = settings.LANGUAGE_CODE
         html = report_render(payload, language=language)
+        with transaction.atomic():
+            report = Report.objects.select_for_update(of=("self",)).select_related("bank").get(pk=report.pk)
+            if report.status == ReportStatus.READY and not force:
+                return report  # a concurrent run finished first; its result stands (and was e-mailed once)
+            report.payload = payload
+            report.html = html
+            report.language = language
+            report.status = ReportStatus.READY
+            report.generated_at = timezone.now()
+            report.emailed_at = None
+            report.error = ""
+            report.save()
     except Exception as exc:
         _mark_failed(report.pk, f"{type(exc).__name__}: {exc}")
         raise
-
-    with transaction.atomic():
-        report = Report.objects.select_for_update().select_related("bank").get(pk=report.pk)
-        if report.status == ReportStatus.READY and not force:
-            return report  # a concurrent run finished first; its result stands (and was e-mailed once)
-        report.payload = payload
-        report.html = html
-        report.language = language
-        report.status = ReportStatus.READY
-        report.generated_at = timezone.now()
-        report.emailed_at = None
-        report.error = ""
-        report.save()
     logger.info("report %s ready (%s, bank %s, %s)", report.pk, kind, bank_id or "*", start)
     if deliver:
         from .deliver import report_deliver
@@ -159,6 +158,28 @@ def report_enqueue(
         ),
         robust=True,
     )
+
+
+def report_request(
+    *,
+    kind: str = ReportKind.WEEKLY_PORTFOLIO,
+    bank_id: int | None,
+    period_start: datetime.date,
+    force: bool = False,
+) -> tuple[Report, bool]:
+    """A person asks for a report now: the row appears at once (pending) and a worker builds it after commit.
+
+    Returns (report, enqueued); a report already ready is not rebuilt unless ``force``.
+    """
+    if kind not in ReportKind.values:
+        raise ApplicationError(_("Unknown report kind %(kind)s.") % {"kind": kind}, {"status": 400})
+    _bank_or_error(bank_id)
+    start, end = week_bounds(period_start)
+    report = _claim(kind, bank_id, start, end)
+    if report.status == ReportStatus.READY and not force:
+        return report, False
+    report_enqueue(kind=kind, bank_id=bank_id, period_start=start, force=force)
+    return report, True
 
 
 def reports_enqueue_weekly(
@@ -231,5 +252,7 @@ def stale_scores_sweep(*, now: datetime.datetime | None = None) -> list[ScoreJob
         for bank_id, ids in by_bank.items():
             jobs.append(score_job_create(bank_id=bank_id, initiative_ids=ids, kind=JobKind.SWEEP))
     if jobs:
-        logger.info("stale-score sweep: %s job(s), %s initiative(s)", len(jobs), sum(map(len, by_bank.values())))
+        logger.info(
+            "stale-score sweep: %s job(s), %s initiative(s)", len(jobs), sum(map(len, by_bank.values()))
+        )
     return jobs

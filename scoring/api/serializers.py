@@ -1,0 +1,539 @@
+"""Serializers of the scoring API: scores, score jobs, rubrics, assessments, the what-if preview and reports.
+
+``ScoredInitiativeSerializer`` is the partnerships initiative serializer plus ``current_score``: the scoring app
+contributes the field, so partnerships never imports scoring.
+"""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from partnerships.api.filters import MAX_ID
+from partnerships.api.serializers import InitiativeSerializer, TenantPrimaryKeyRelatedField
+from partnerships.choices import PillarKey
+from partnerships.models import Initiative
+from partnerships.tenancy import bank_ids_for
+
+from ..choices import Tier
+from ..models import Assessment, Criterion, CurrentScore, Rating, Rubric, RubricVersion, Score, ScoreJob
+
+MAX_JOB_INITIATIVES = 10_000
+MAX_RATINGS = 200
+
+
+# --- Scores --------------------------------------------------------------------------------------------
+class CurrentScoreSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CurrentScore
+        fields = [
+            "score",
+            "total",
+            "tier",
+            "gate_passed",
+            "provisional",
+            "confidence",
+            "rubric_version",
+            "computed_at",
+        ]
+        read_only_fields = fields
+
+
+class ScoredInitiativeSerializer(InitiativeSerializer):
+    current_score = CurrentScoreSerializer(
+        read_only=True, allow_null=True, help_text=_("The latest score; null until the initiative is scored.")
+    )
+
+    class Meta(InitiativeSerializer.Meta):
+        fields = [*InitiativeSerializer.Meta.fields, "current_score"]
+
+
+class BreakdownRowSerializer(serializers.Serializer):
+    """One criterion's part in a score (documentation of the stored JSON)."""
+
+    key = serializers.CharField()
+    name = serializers.CharField()
+    weight = serializers.FloatField()
+    rating = serializers.FloatField(allow_null=True)
+    normalised = serializers.FloatField(allow_null=True)
+    contribution = serializers.FloatField(help_text=_("Points of the total (two decimals)."))
+    source = serializers.ChoiceField(choices=["rated", "computed"])
+    rationale = serializers.CharField(allow_blank=True)
+    data = serializers.DictField(allow_null=True, help_text=_("The figures a computed criterion used."))
+    is_gate = serializers.BooleanField()
+    gate_threshold = serializers.FloatField(allow_null=True)
+    gate_passed = serializers.BooleanField(allow_null=True)
+
+
+class FailedGateSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    name = serializers.CharField()
+    rating = serializers.FloatField(allow_null=True)
+    threshold = serializers.FloatField()
+    reason = serializers.ChoiceField(choices=["unrated", "below threshold"])
+
+
+class ScoreSerializer(serializers.ModelSerializer):
+    failed_gates = serializers.SerializerMethodField()
+    breakdown = serializers.SerializerMethodField()
+    assessment_status = serializers.SerializerMethodField()
+    engine_version = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Score
+        fields = [
+            "id",
+            "initiative",
+            "rubric_version",
+            "assessment",
+            "assessment_status",
+            "job",
+            "total",
+            "tier",
+            "gate_passed",
+            "failed_gates",
+            "confidence",
+            "provisional",
+            "breakdown",
+            "engine_version",
+            "inputs_hash",
+            "computed_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(FailedGateSerializer(many=True))
+    def get_failed_gates(self, obj: Score) -> list:
+        return list(obj.failed_gates or [])
+
+    @extend_schema_field(BreakdownRowSerializer(many=True))
+    def get_breakdown(self, obj: Score) -> list:
+        stored = obj.breakdown or {}
+        return list(stored.get("rows", []) if isinstance(stored, dict) else stored)
+
+    def get_assessment_status(self, obj: Score) -> str | None:
+        stored = obj.breakdown or {}
+        return stored.get("assessment_status") if isinstance(stored, dict) else None
+
+    def get_engine_version(self, obj: Score) -> str | None:
+        stored = obj.breakdown or {}
+        return stored.get("engine_version") if isinstance(stored, dict) else None
+
+
+class JobScoreSerializer(serializers.ModelSerializer):
+    """An initiative's score as a finished job left it (its current score)."""
+
+    initiative = serializers.IntegerField(source="initiative_id")
+
+    class Meta:
+        model = CurrentScore
+        fields = [
+            "initiative",
+            "score",
+            "total",
+            "tier",
+            "gate_passed",
+            "provisional",
+            "rubric_version",
+            "computed_at",
+        ]
+        read_only_fields = fields
+
+
+class ScoreJobSerializer(serializers.ModelSerializer):
+    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    initiatives = serializers.ListField(
+        source="initiative_ids",
+        child=serializers.IntegerField(),
+        allow_null=True,
+        read_only=True,
+        help_text=_("Null: every initiative in the job's scope."),
+    )
+
+    class Meta:
+        model = ScoreJob
+        fields = [
+            "id",
+            "kind",
+            "status",
+            "bank",
+            "requested_by",
+            "rubric_version",
+            "pillar",
+            "initiatives",
+            "total",
+            "done",
+            "failed",
+            "scores_created",
+            "error",
+            "created_at",
+            "enqueued_at",
+            "started_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+
+class ScoreJobDetailSerializer(ScoreJobSerializer):
+    scores = serializers.SerializerMethodField(
+        help_text=_("When the job has finished: the current score of each of its initiatives you can see.")
+    )
+
+    class Meta(ScoreJobSerializer.Meta):
+        fields = [*ScoreJobSerializer.Meta.fields, "scores"]
+        read_only_fields = fields
+
+    @extend_schema_field(JobScoreSerializer(many=True))
+    def get_scores(self, obj: ScoreJob) -> list:
+        return JobScoreSerializer(self.context.get("job_scores", []), many=True).data
+
+
+class ScoreRequestSerializer(serializers.Serializer):
+    rubric_version = serializers.PrimaryKeyRelatedField(
+        queryset=RubricVersion.objects.select_related("rubric"),
+        required=False,
+        allow_null=True,
+        help_text=_("Score against this version of the initiative's pillar; default: the published one."),
+    )
+
+
+class ScoreJobCreateSerializer(serializers.Serializer):
+    """Which initiatives to score; all of one bank where you hold the analyst role (superusers: any banks)."""
+
+    initiatives = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
+        min_length=1,
+        max_length=MAX_JOB_INITIATIVES,
+        help_text=_("Initiative ids."),
+    )
+    rubric_version = serializers.PrimaryKeyRelatedField(
+        queryset=RubricVersion.objects.select_related("rubric"),
+        required=False,
+        allow_null=True,
+        help_text=_(
+            "Score against this version (its pillar's initiatives only); default: each pillar's published one."
+        ),
+    )
+
+    def validate(self, attrs):
+        user = self.context["request"].user
+        ids = sorted(set(attrs["initiatives"]))
+        rows = dict(
+            (iid, (bank_id, pillar))
+            for iid, bank_id, pillar in Initiative.objects.for_user(user, min_role="analyst")
+            .filter(id__in=ids)
+            .values_list("id", "bank_id", "pillar_id")
+        )
+        refused = [i for i in ids if i not in rows]
+        if refused:
+            raise serializers.ValidationError(
+                {
+                    "initiatives": [
+                        _("Not among the initiatives you may score (analyst role in their bank): %(ids)s.")
+                        % {"ids": ", ".join(map(str, refused[:50])) + (" …" if len(refused) > 50 else "")}
+                    ]
+                }
+            )
+        banks = sorted({bank_id for bank_id, _pillar in rows.values()})
+        if len(banks) > 1 and bank_ids_for(user) is not None:
+            raise serializers.ValidationError(
+                {"initiatives": [_("A job scores initiatives of one bank; send one request per bank.")]}
+            )
+        version = attrs.get("rubric_version")
+        if version is not None:
+            other = [i for i, (_b, pillar) in rows.items() if pillar != version.rubric.pillar_id]
+            if other:
+                raise serializers.ValidationError(
+                    {
+                        "rubric_version": [
+                            _("Initiatives %(ids)s are not of this version's pillar %(pillar)s.")
+                            % {"ids": ", ".join(map(str, other[:50])), "pillar": version.rubric.pillar_id}
+                        ]
+                    }
+                )
+        attrs["initiatives"] = ids
+        attrs["bank_id"] = banks[0] if len(banks) == 1 else None
+        return attrs
+
+
+# --- Rubrics -------------------------------------------------------------------------------------------
+class CriterionSerializer(serializers.ModelSerializer):
+    name = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Criterion
+        fields = [
+            "id",
+            "version",
+            "key",
+            "name",
+            "name_zh_hans",
+            "name_en",
+            "description_zh_hans",
+            "description_en",
+            "weight",
+            "scale_min",
+            "scale_max",
+            "levels",
+            "is_gate",
+            "gate_threshold",
+            "source",
+            "computed_from",
+            "position",
+        ]
+        read_only_fields = ["id", "version", "key", "name"]
+
+
+class RubricVersionSummarySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = RubricVersion
+        fields = ["id", "number", "status", "published_at"]
+        read_only_fields = fields
+
+
+class RubricSerializer(serializers.ModelSerializer):
+    name = serializers.CharField(read_only=True)
+    versions = RubricVersionSummarySerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Rubric
+        fields = [
+            "id",
+            "code",
+            "urn",
+            "pillar",
+            "name",
+            "name_zh_hans",
+            "name_en",
+            "description_zh_hans",
+            "description_en",
+            "is_default",
+            "versions",
+        ]
+        read_only_fields = fields
+
+
+class RubricVersionSerializer(serializers.ModelSerializer):
+    rubric_code = serializers.CharField(source="rubric.code", read_only=True)
+    pillar = serializers.CharField(source="rubric.pillar_id", read_only=True)
+    criteria = CriterionSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = RubricVersion
+        fields = [
+            "id",
+            "rubric",
+            "rubric_code",
+            "pillar",
+            "number",
+            "status",
+            "tier_a",
+            "tier_b",
+            "tier_c",
+            "confidence_threshold",
+            "notes",
+            "created_at",
+            "published_at",
+            "criteria",
+        ]
+        read_only_fields = [
+            "id",
+            "rubric",
+            "rubric_code",
+            "pillar",
+            "number",
+            "status",
+            "created_at",
+            "published_at",
+        ]
+        validators = []
+
+
+class PublishResultSerializer(serializers.Serializer):
+    version = RubricVersionSerializer()
+    score_job = ScoreJobSerializer(
+        allow_null=True, help_text=_("The re-scoring of the pillar's initiatives.")
+    )
+
+
+# --- Assessments ---------------------------------------------------------------------------------------
+RATINGS_SCHEMA = {
+    "oneOf": [
+        {
+            "type": "array",
+            "maxItems": MAX_RATINGS,
+            "items": {
+                "type": "object",
+                "required": ["criterion"],
+                "properties": {
+                    "criterion": {"type": "string", "description": "criterion key"},
+                    "value": {"type": "number", "nullable": True},
+                    "rationale": {"type": "string"},
+                },
+            },
+        },
+        {
+            "type": "object",
+            "description": "{criterion key: rating or null}",
+            "additionalProperties": {"type": "number", "nullable": True},
+        },
+    ]
+}
+
+
+@extend_schema_field(RATINGS_SCHEMA)
+class RatingsField(serializers.Field):
+    """``[{criterion, value, rationale}]`` or ``{criterion: value}``, as a list of dicts for the services."""
+
+    default_error_messages = {
+        "type": _("Send a list of {criterion, value, rationale} or an object of criterion: value."),
+        "too_many": _("At most %(max)s ratings."),
+        "item": _("Each rating is {criterion: key, value: number or null, rationale: text}."),
+        "value": _("The rating must be a number or null."),
+    }
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            data = [{"criterion": key, "value": value} for key, value in data.items()]
+        if not isinstance(data, list):
+            self.fail("type")
+        if len(data) > MAX_RATINGS:
+            self.fail("too_many", max=MAX_RATINGS)
+        items: list[dict] = []
+        errors: dict[int, list[str]] = {}
+        for i, item in enumerate(data):
+            if (
+                not isinstance(item, dict)
+                or not isinstance(item.get("criterion"), str)
+                or not 0 < len(item["criterion"]) <= 64
+                or not isinstance(item.get("rationale", ""), str)
+                or len(item.get("rationale") or "") > 5000
+            ):
+                errors[i] = [str(self.error_messages["item"])]
+                continue
+            value = item.get("value")
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+                errors[i] = [str(self.error_messages["value"])]
+                continue
+            items.append(
+                {"criterion": item["criterion"], "value": value, "rationale": item.get("rationale") or ""}
+            )
+        if errors:
+            raise serializers.ValidationError(errors)
+        return items
+
+    def to_representation(self, value):
+        return value
+
+
+class RatingSerializer(serializers.ModelSerializer):
+    criterion = serializers.CharField(source="criterion.key", read_only=True)
+    criterion_name = serializers.CharField(source="criterion.name", read_only=True)
+
+    class Meta:
+        model = Rating
+        fields = ["criterion", "criterion_name", "value", "rationale"]
+        read_only_fields = fields
+
+
+class AssessmentSerializer(serializers.ModelSerializer):
+    author = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    approved_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    initiative_title = serializers.CharField(source="initiative.title", read_only=True)
+    ratings = RatingSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Assessment
+        fields = [
+            "id",
+            "initiative",
+            "initiative_title",
+            "rubric_version",
+            "author",
+            "status",
+            "note",
+            "submitted_at",
+            "approved_by",
+            "approved_at",
+            "created_at",
+            "updated_at",
+            "ratings",
+        ]
+        read_only_fields = fields
+
+
+class AssessmentCreateSerializer(serializers.Serializer):
+    initiative = TenantPrimaryKeyRelatedField(model=Initiative, min_role="analyst")
+    rubric_version = serializers.PrimaryKeyRelatedField(
+        queryset=RubricVersion.objects.select_related("rubric"),
+        required=False,
+        allow_null=True,
+        help_text=_("A published version of the initiative's pillar; default: the published default rubric."),
+    )
+    note = serializers.CharField(allow_blank=True, required=False, default="", max_length=20000)
+    ratings = RatingsField(required=False, help_text=_("Optional first ratings of the draft."))
+
+
+class RatingsWriteSerializer(serializers.Serializer):
+    ratings = RatingsField(
+        help_text=_("Upserted: ratings not sent keep their value; send value null to clear one.")
+    )
+
+
+class ApproveResultSerializer(serializers.Serializer):
+    assessment = AssessmentSerializer()
+    score_job = ScoreJobSerializer(help_text=_("The initiative's re-scoring, queued by the approval."))
+
+
+# --- Preview -------------------------------------------------------------------------------------------
+class PreviewRequestSerializer(serializers.Serializer):
+    rubric_version = serializers.PrimaryKeyRelatedField(
+        queryset=RubricVersion.objects.select_related("rubric"), required=False, allow_null=True
+    )
+    pillar = serializers.ChoiceField(
+        choices=PillarKey.choices,
+        required=False,
+        allow_null=True,
+        help_text=_("Its published default rubric."),
+    )
+    initiative = TenantPrimaryKeyRelatedField(
+        model=Initiative,
+        required=False,
+        allow_null=True,
+        help_text=_("Computed criteria take their values from this initiative's data."),
+    )
+    ratings = RatingsField(required=False, default=list)
+
+
+class PreviewVersionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    rubric = serializers.CharField()
+    number = serializers.IntegerField()
+    status = serializers.CharField()
+    pillar = serializers.ChoiceField(choices=PillarKey.choices)
+
+
+class PreviewResultSerializer(serializers.Serializer):
+    rubric_version = PreviewVersionSerializer()
+    initiative = serializers.IntegerField(allow_null=True)
+    stored = serializers.BooleanField(help_text=_("Always false: a preview is stored nowhere."))
+    engine_version = serializers.CharField()
+    total = serializers.FloatField()
+    tier = serializers.ChoiceField(choices=Tier.choices)
+    gate_passed = serializers.BooleanField()
+    failed_gates = FailedGateSerializer(many=True)
+    confidence = serializers.FloatField()
+    provisional = serializers.BooleanField()
+    breakdown = BreakdownRowSerializer(many=True)
+
+
+# --- Reports -------------------------------------------------------------------------------------------
+class ReportSerializer(serializers.Serializer):
+    """The report routes' shape. TODO(reports): align with scoring.models.Report once it lands."""
+
+    id = serializers.IntegerField(read_only=True)
+    kind = serializers.CharField(read_only=True)
+    bank = serializers.IntegerField(read_only=True, allow_null=True, source="bank_id")
+    period_start = serializers.DateField(read_only=True, allow_null=True)
+    period_end = serializers.DateField(read_only=True, allow_null=True)
+    created_at = serializers.DateTimeField(read_only=True)

@@ -1,0 +1,242 @@
+"""The report page: HTML from the payload alone (no queries), with inline SVG charts and print styles.
+
+``report_render(payload, language=...)`` returns an HTML fragment (its own scoped ``<style>`` included) that
+the admin shows inside its page; ``report_page(...)`` wraps it in a standalone document for printing. Every
+label goes through gettext; names of pillars, scenario types and partners come from the payload in both
+languages and the active one is picked. Templates autoescape, so text typed by users cannot inject markup.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from partnerships.choices import InitiativeStatus, PillarKey
+
+from . import charts
+from .build import STALE_NEVER, STALE_OLD, STALE_OUTDATED
+
+LOWEST_KPIS_SHOWN = 10
+STALE_SHOWN = 50
+
+STALE_LABELS = {
+    STALE_NEVER: gettext_lazy("Never scored"),
+    STALE_OUTDATED: gettext_lazy("Scored under an older rubric version"),
+    STALE_OLD: gettext_lazy("Not re-scored for %(days)s days"),
+}
+GATE_REASONS = {
+    "unrated": gettext_lazy("not rated"),
+    "below threshold": gettext_lazy("rated below the threshold"),
+}
+CONCENTRATION_LEVELS = {
+    "none": gettext_lazy("No partner participations in live initiatives"),
+    "low": gettext_lazy("Unconcentrated"),
+    "moderate": gettext_lazy("Moderately concentrated"),
+    "high": gettext_lazy("Highly concentrated"),
+}
+
+
+def _english() -> bool:
+    return (translation.get_language() or "").lower().startswith("en")
+
+
+def pick_name(item: dict, fallback: str = "") -> str:
+    """The active language's name of a payload item carrying name_zh_hans / name_en."""
+    if _english():
+        return item.get("name_en") or item.get("name_zh_hans") or fallback
+    return item.get("name_zh_hans") or item.get("name_en") or fallback
+
+
+def status_label(status: str) -> str:
+    try:
+        return str(InitiativeStatus(status).label)
+    except ValueError:
+        return status
+
+
+def _date(value: str | None) -> datetime.date | None:
+    return datetime.date.fromisoformat(value) if value else None
+
+
+def _datetime(value: str | None) -> datetime.datetime | None:
+    return datetime.datetime.fromisoformat(value) if value else None
+
+
+def scope_label(payload: dict) -> str:
+    scope = payload.get("scope") or {}
+    if scope.get("all_banks"):
+        return _("All banks")
+    return pick_name(scope, scope.get("code", ""))
+
+
+def report_title(payload: dict) -> str:
+    return _("Weekly portfolio report")
+
+
+def _pillar_names(payload: dict) -> dict[str, str]:
+    names = {p["key"]: pick_name(p, p["key"]) for p in payload.get("pillars", [])}
+    for key in PillarKey.values:
+        names.setdefault(key, str(PillarKey(key).label))
+    return names
+
+
+def _charts(payload: dict, pillar_names: dict[str, str]) -> dict[str, charts.Chart]:
+    scores = payload["scores"]
+    tiers = charts.column_chart(
+        "tiers",
+        _("Tier distribution"),
+        [(t, n, charts.TIER_COLOURS[t]) for t, n in scores["tiers"].items()]
+        + [(_("Unscored"), scores["unscored"], charts.MUTED)],
+        note=_("Initiatives in the portfolio by tier of their current score."),
+    )
+    histogram = charts.column_chart(
+        "histogram",
+        _("Score distribution"),
+        [(f"{b['from']}–{b['to']}", b["count"], charts.PALETTE[0]) for b in scores["histogram"]],
+        width=560,
+        note=_("Current totals in 10-point buckets (the last bucket includes 100)."),
+    )
+    statuses = payload["pillar_status"]["statuses"]
+    pillar_rows = [
+        (
+            pillar_names.get(row["pillar"], row["pillar"]),
+            [
+                (row["counts"][s], charts.STATUS_COLOURS.get(s, charts.MUTED), status_label(s))
+                for s in statuses
+            ],
+        )
+        for row in payload["pillar_status"]["rows"]
+    ]
+    pillars = charts.stacked_bar_chart(
+        "pillars",
+        _("Pillar coverage"),
+        pillar_rows,
+        legend=[(charts.STATUS_COLOURS.get(s, charts.MUTED), status_label(s)) for s in statuses],
+        note=_("Initiatives per pillar by status; a pillar with no live initiative is a coverage gap."),
+    )
+    conc = payload["concentration"]
+    leaders = set(conc["leaders"])
+    partner_bars = [
+        (
+            pick_name(p, p["key"]),
+            p["share"],
+            charts.ALERT if p["key"] in leaders else charts.PALETTE[3],
+            f"{p['share']:.1f}%",
+        )
+        for p in conc["partners"]
+    ]
+    partners = charts.bar_chart(
+        "partners",
+        _("Partner shares of live participations"),
+        partner_bars,
+        max_value=100,
+        note=_("HHI %(hhi)s (flagged above %(threshold)s).")
+        % {"hhi": f"{conc['hhi']:,.1f}", "threshold": f"{conc['threshold']:,}"},
+    )
+    return {"tiers": tiers, "histogram": histogram, "pillars": pillars, "partners": partners}
+
+
+def report_context(payload: dict) -> dict:
+    """Everything the template needs, in the active language (call inside translation.override)."""
+    pillar_names = _pillar_names(payload)
+
+    def with_pillar(items):
+        return [{**i, "pillar_name": pillar_names.get(i.get("pillar"), i.get("pillar", ""))} for i in items]
+
+    stale = payload["stale"]
+    stale_reasons = {
+        key: str(label) % {"days": stale["days"]} if key == STALE_OLD else str(label)
+        for key, label in STALE_LABELS.items()
+    }
+    failed = payload["failed_gates"]
+    failed_items = []
+    for item in with_pillar(failed["items"]):
+        gates = [
+            {
+                **g,
+                "name": pick_name(g, g["key"]),
+                "reason_label": str(GATE_REASONS.get(g["reason"], g["reason"])),
+            }
+            for g in item["gates"]
+        ]
+        failed_items.append({**item, "gates": gates})
+    conc = payload["concentration"]
+    partners = [{**p, "name": pick_name(p, p["key"])} for p in conc["partners"]]
+    leader_names = [p["name"] for p in partners if p["key"] in conc["leaders"]]
+    coverage = payload["coverage"]
+    scenario_types = with_pillar([{**t, "name": pick_name(t, t["key"])} for t in coverage["scenario_types"]])
+    kpis = payload["kpis"]
+    pillar_status = payload["pillar_status"]
+    return {
+        "payload": payload,
+        "title": report_title(payload),
+        "scope": scope_label(payload),
+        "period_start": _date(payload["period"]["start"]),
+        "period_end": _date(payload["period"]["end"]),
+        "as_of": _datetime(payload.get("as_of")),
+        "scores": payload["scores"],
+        "statuses": [(s, status_label(s)) for s in pillar_status["statuses"]],
+        "pillar_rows": [
+            {
+                **r,
+                "pillar_name": pillar_names.get(r["pillar"], r["pillar"]),
+                "cells": [r["counts"][s] for s in pillar_status["statuses"]],
+            }
+            for r in pillar_status["rows"]
+        ],
+        "status_totals": [pillar_status["totals"][s] for s in pillar_status["statuses"]],
+        "grand_total": pillar_status["total"],
+        "top": with_pillar(payload["ranking"]["top"]),
+        "bottom": with_pillar(payload["ranking"]["bottom"]),
+        "movers": payload["movers"],
+        "mover_items": with_pillar(payload["movers"]["items"]),
+        "failed": failed,
+        "failed_items": failed_items,
+        "failed_by_gate": [{**g, "name": pick_name(g, g["key"])} for g in failed["by_gate"]],
+        "stale": stale,
+        "stale_counts": [(stale_reasons[k], n) for k, n in stale["by_reason"].items()],
+        "stale_items": [
+            {**i, "reason_label": stale_reasons.get(i["reason"], i["reason"])}
+            for i in with_pillar(stale["items"][:STALE_SHOWN])
+        ],
+        "stale_truncated": len(stale["items"]) > STALE_SHOWN,
+        "coverage_pillars": with_pillar(coverage["pillars"]),
+        "pillar_gaps": [pillar_names.get(p, p) for p in coverage["pillar_gaps"]],
+        "scenario_gaps": [t for t in scenario_types if not t["live"]],
+        "scenario_types": scenario_types,
+        "kpi_pillars": with_pillar(kpis["by_pillar"]),
+        "kpi_lowest": with_pillar(
+            [k for k in kpis["items"] if k["attainment"] is not None][:LOWEST_KPIS_SHOWN]
+        ),
+        "kpi_count": len(kpis["items"]),
+        "concentration": conc,
+        "concentration_level": str(CONCENTRATION_LEVELS.get(conc["level"], conc["level"])),
+        "partners": partners,
+        "leader_names": leader_names,
+        "charts": _charts(payload, pillar_names),
+    }
+
+
+def report_render(payload: dict, *, language: str | None = None) -> str:
+    """The report as an HTML fragment in ``language`` (default: the site's)."""
+    with translation.override(language or settings.LANGUAGE_CODE):
+        return render_to_string("scoring/reports/report.html", report_context(payload))
+
+
+def report_page(fragment: str, *, payload: dict, language: str | None = None) -> str:
+    """A standalone, printable HTML document around a rendered fragment."""
+    with translation.override(language or settings.LANGUAGE_CODE):
+        return render_to_string(
+            "scoring/reports/page.html",
+            {
+                "fragment": fragment,
+                "title": report_title(payload),
+                "scope": scope_label(payload),
+                "language": translation.get_language(),
+            },
+        )

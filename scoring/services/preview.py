@@ -1,0 +1,143 @@
+"""What-if scoring: the engine's result for given ratings, computed at once and stored nowhere.
+
+The rubric version is the one given, or the published default of a pillar (given, or the initiative's). Computed
+criteria take their value from the initiative's data when an initiative is given — through the same named
+sources as stored scores — unless the caller rates them explicitly to try another value.
+"""
+
+from __future__ import annotations
+
+import math
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+
+from partnerships.models import Initiative
+from partnerships.tenancy import user_has_bank_role
+
+from .. import engine
+from ..errors import ApplicationError
+from ..models import RubricVersion
+from ..sources import SOURCES, InitiativeFacts
+from .compute import published_version_ids_by_pillar, version_bundle
+
+
+def _resolve_version(*, rubric_version, pillar, initiative) -> RubricVersion:
+    if rubric_version is not None:
+        return rubric_version
+    pillar = pillar or (initiative.pillar_id if initiative is not None else None)
+    if not pillar:
+        raise ValidationError(
+            {"rubric_version": [_("Give a rubric_version, a pillar or an initiative to score against.")]}
+        )
+    version_id = published_version_ids_by_pillar().get(pillar)
+    if version_id is None:
+        raise ApplicationError(
+            _("No rubric is published for the pillar %(pillar)s yet.") % {"pillar": pillar}
+        )
+    return RubricVersion.objects.select_related("rubric").get(pk=version_id)
+
+
+def _clean_ratings(
+    ratings: list[dict], specs: dict[str, engine.CriterionSpec]
+) -> dict[str, engine.RatingInput]:
+    errors: dict[str, list[str]] = {}
+    cleaned: dict[str, engine.RatingInput] = {}
+    for i, item in enumerate(ratings):
+        where = f"ratings[{i}]"
+        key = item.get("criterion")
+        spec = specs.get(key)
+        if spec is None:
+            errors.setdefault(where, []).append(
+                _("Unknown criterion “%(key)s” for this rubric version.") % {"key": key}
+            )
+            continue
+        if key in cleaned:
+            errors.setdefault(where, []).append(_("“%(key)s” is rated more than once.") % {"key": key})
+            continue
+        raw = item.get("value")
+        value = None
+        if raw is not None:
+            if isinstance(raw, bool) or not isinstance(raw, int | float | Decimal):
+                errors.setdefault(where, []).append(_("The rating must be a number."))
+                continue
+            value = float(raw)
+            if not math.isfinite(value) or not spec.scale_min <= value <= spec.scale_max:
+                errors.setdefault(where, []).append(
+                    _("“%(key)s” is rated from %(lo)s to %(hi)s.")
+                    % {"key": key, "lo": spec.scale_min, "hi": spec.scale_max}
+                )
+                continue
+        cleaned[key] = engine.RatingInput(key, value, str(item.get("rationale") or "")[:5000])
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+def _computed_inputs(bundle, initiative: Initiative, skip: set[str]) -> dict[str, engine.RatingInput]:
+    facts = [
+        InitiativeFacts(
+            initiative.pk,
+            initiative.personal_data_categories or [],
+            initiative.lawful_basis,
+            initiative.security_assessment_done,
+            initiative.cross_border_transfer,
+            initiative.transfer_mechanism,
+        )
+    ]
+    inputs: dict[str, engine.RatingInput] = {}
+    results: dict[str, dict] = {}
+    for key, source in bundle.computed.items():
+        if key in skip:
+            continue
+        if source not in results:
+            results[source] = SOURCES[source](facts)
+        inputs[key] = results[source][initiative.pk].as_rating(key)
+    return inputs
+
+
+def score_preview(
+    *,
+    user,
+    ratings: list[dict[str, Any]],
+    rubric_version: RubricVersion | None = None,
+    pillar: str | None = None,
+    initiative: Initiative | None = None,
+) -> dict[str, Any]:
+    """Score ``ratings`` ([{criterion: key, value, rationale}]) against a rubric version; nothing is written.
+
+    Raises ValidationError naming the field for an unknown criterion, a rating off its scale, an initiative the
+    user cannot see or of another pillar; ApplicationError (409) when the pillar has no published rubric.
+    """
+    if initiative is not None and not user_has_bank_role(user, initiative.bank_id, min_role="viewer"):
+        raise ValidationError({"initiative": [_("Choose an initiative of one of your banks.")]})
+    version = _resolve_version(rubric_version=rubric_version, pillar=pillar, initiative=initiative)
+    if initiative is not None and version.rubric.pillar_id != initiative.pillar_id:
+        raise ValidationError(
+            {"initiative": [_("The initiative's pillar is not the pillar of this rubric version.")]}
+        )
+    try:
+        bundle = version_bundle(version)
+    except ValueError as exc:  # a draft that is not complete yet (no criteria, a gate without threshold, …)
+        raise ApplicationError(
+            _("This rubric version cannot score yet: %(reason)s") % {"reason": exc}
+        ) from exc
+    specs = {spec.key: spec for spec in bundle.specs}
+    inputs = _clean_ratings(ratings, specs)
+    if initiative is not None:
+        inputs.update(_computed_inputs(bundle, initiative, skip=set(inputs)))
+    result = bundle.compiled.score({k: r.value for k, r in inputs.items() if r.value is not None}, inputs)
+    return {
+        "rubric_version": {
+            "id": version.pk,
+            "rubric": version.rubric.code,
+            "number": version.number,
+            "status": version.status,
+            "pillar": version.rubric.pillar_id,
+        },
+        "initiative": initiative.pk if initiative is not None else None,
+        "stored": False,
+        **result.to_dict(),
+    }

@@ -1,0 +1,151 @@
+"""Scoring in the admin: assessment entry with level anchors, four-eyes approval, score panel, score now."""
+
+import pytest
+from django.contrib.messages import get_messages
+from django.urls import reverse
+
+from scoring.models import Assessment, Rating, RubricVersion, ScoreJob
+from scoring.services.compute import score_initiatives
+from tests.factories import InitiativeFactory
+from tests.scoring.conftest import make_rated_initiative
+
+pytestmark = pytest.mark.django_db
+
+
+def _messages(response) -> str:
+    return " ".join(str(m) for m in get_messages(response.wsgi_request))
+
+
+def _rating_formset(assessment, values: dict) -> dict:
+    ratings = list(assessment.ratings.select_related("criterion").order_by("criterion__position"))
+    data = {
+        "ratings-TOTAL_FORMS": str(len(ratings)),
+        "ratings-INITIAL_FORMS": str(len(ratings)),
+        "ratings-MIN_NUM_FORMS": "0",
+        "ratings-MAX_NUM_FORMS": "1000",
+        "note": "",
+    }
+    for i, rating in enumerate(ratings):
+        data[f"ratings-{i}-id"] = str(rating.pk)
+        data[f"ratings-{i}-assessment"] = str(assessment.pk)
+        data[f"ratings-{i}-value"] = str(values.get(rating.criterion.key, ""))
+        data[f"ratings-{i}-rationale"] = "试点实测" if rating.criterion.key in values else ""
+    return data
+
+
+def test_analyst_rates_submits_and_a_different_manager_approves(two_banks, rubrics, client_for):
+    banks, users = two_banks
+    initiative = InitiativeFactory(bank=banks["A"], pillar_id="smart_banking")
+    analyst = client_for(users[("A", "analyst")])
+    response = analyst.post(
+        reverse("admin:scoring_assessment_add"),
+        {"initiative": initiative.pk, "rubric_version": "", "note": "首次评估"},
+    )
+    assert response.status_code == 302
+    assessment = Assessment.objects.get(initiative=initiative)
+    assert assessment.author == users[("A", "analyst")]
+    assert assessment.rubric_version.rubric.pillar_id == "smart_banking"
+    assert assessment.ratings.count() == 14  # one row per rated criterion (16 less 2 computed)
+
+    page = analyst.get(
+        reverse("admin:scoring_assessment_change", args=[assessment.pk]), HTTP_ACCEPT_LANGUAGE="zh-hans"
+    )
+    html = page.content.decode()
+    assert "获客成本" in html and "全渠道整合" in html
+    anchor = assessment.ratings.get(criterion__key="acquisition_cost").criterion.levels[3]["zh-hans"]
+    assert anchor in html  # each level's anchored description beside the rating
+
+    url = reverse("admin:scoring_assessment_change", args=[assessment.pk])
+    response = analyst.post(
+        url, _rating_formset(assessment, {"acquisition_cost": 3, "compliance_readiness": 2})
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert Rating.objects.get(assessment=assessment, criterion__key="acquisition_cost").value == 3
+
+    changelist = reverse("admin:scoring_assessment_changelist")
+    analyst.post(changelist, {"action": "submit", "_selected_action": [assessment.pk]})
+    assessment.refresh_from_db()
+    assert assessment.status == "submitted"
+
+    # The author cannot approve their own assessment even with the manager role; here an analyst tries.
+    response = analyst.post(
+        changelist, {"action": "approve", "_selected_action": [assessment.pk]}, follow=True
+    )
+    assessment.refresh_from_db()
+    assert assessment.status == "submitted"
+
+    manager = client_for(users[("A", "manager")])
+    response = manager.post(
+        changelist, {"action": "approve", "_selected_action": [assessment.pk]}, follow=True
+    )
+    assessment.refresh_from_db()
+    assert assessment.status == "approved" and assessment.approved_by == users[("A", "manager")]
+    assert ScoreJob.objects.filter(initiative_ids=[initiative.pk]).exists()
+    assert "score job" in _messages(response).lower() or "评分任务" in _messages(response)
+
+
+def test_manager_cannot_approve_own_assessment(two_banks, rubrics, client_for):
+    banks, users = two_banks
+    manager = users[("A", "manager")]
+    initiative = InitiativeFactory(bank=banks["A"])
+    version = RubricVersion.objects.get(rubric__pillar_id="scenario")
+    assessment = Assessment.objects.create(
+        initiative=initiative, rubric_version=version, author=manager, status="submitted"
+    )
+    client = client_for(manager)
+    response = client.post(
+        reverse("admin:scoring_assessment_changelist"),
+        {"action": "approve", "_selected_action": [assessment.pk]},
+        follow=True,
+    )
+    assessment.refresh_from_db()
+    assert assessment.status == "submitted"
+    assert (
+        "four eyes" in _messages(response) or "四眼" in _messages(response) or "作者" in _messages(response)
+    )
+
+
+def test_initiative_page_shows_score_breakdown_and_history(two_banks, rubrics, client_for):
+    banks, users = two_banks
+    initiative = make_rated_initiative(bank=banks["A"])
+    score_initiatives(bank_id=banks["A"].pk, initiative_ids=[initiative.pk])
+    client = client_for(users[("A", "viewer")])
+    html = client.get(reverse("admin:partnerships_initiative_change", args=[initiative.pk])).content.decode()
+    assert "73.5" in html and "score-panel" in html
+    assert "合作方实力" in html and "腾讯" in html  # computed row names the data it used
+    listing = client.get(reverse("admin:partnerships_initiative_changelist")).content.decode()
+    assert "73.5" in listing
+
+
+def test_score_now_enqueues_a_job_and_says_how_to_follow_it(two_banks, rubrics, client_for):
+    banks, users = two_banks
+    mine = InitiativeFactory(bank=banks["A"])
+    theirs = InitiativeFactory(bank=banks["B"])
+    client = client_for(users[("A", "analyst")])
+    response = client.post(
+        reverse("admin:partnerships_initiative_changelist"),
+        {"action": "score_now", "_selected_action": [mine.pk, theirs.pk]},
+        follow=True,
+    )
+    job = ScoreJob.objects.get(kind="request")
+    assert job.initiative_ids == [mine.pk] and job.bank_id == banks["A"].pk
+    assert str(job.pk)[:8] in _messages(response)
+
+
+def test_published_version_is_read_only_in_the_admin(admin_client, rubrics):
+    version = RubricVersion.objects.get(rubric__pillar_id="scenario")
+    html = admin_client.get(reverse("admin:scoring_rubricversion_change", args=[version.pk])).content.decode()
+    assert 'name="criteria-0-weight"' not in html
+    assert 'name="tier_a"' not in html
+
+
+def test_other_banks_assessments_and_scores_are_not_found(two_banks, rubrics, client_for):
+    banks, users = two_banks
+    initiative = make_rated_initiative(bank=banks["B"])
+    score_initiatives(bank_id=banks["B"].pk, initiative_ids=[initiative.pk])
+    assessment = Assessment.objects.get(initiative=initiative)
+    client = client_for(users[("A", "manager")])
+    assert client.get(reverse("admin:scoring_assessment_change", args=[assessment.pk])).status_code == 302
+    assert client.get(reverse("admin:scoring_assessment_history", args=[assessment.pk])).status_code == 404
+    listing = client.get(reverse("admin:scoring_score_changelist")).content.decode()
+    assert initiative.title not in listing

@@ -1,0 +1,129 @@
+"""Rubrics as versioned data: loading validates everything first; published versions and scores never change."""
+
+import shutil
+
+import pytest
+import yaml
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from scoring.errors import ImmutableError
+from scoring.models import Criterion, Rubric, RubricVersion, Score, ScoreJob
+from scoring.services.compute import score_initiatives
+from scoring.services.rubrics import (
+    RUBRIC_DIR,
+    rubric_version_clone,
+    rubric_version_problems,
+    rubric_version_publish,
+    rubrics_load,
+)
+from tests.scoring.conftest import make_rated_initiative
+
+pytestmark = pytest.mark.django_db
+
+
+def test_default_rubrics_load_once_and_idempotently(taxonomy):
+    first = rubrics_load()
+    assert sorted(first.created) == [
+        "data_sharing-default v1",
+        "scenario-default v1",
+        "smart_banking-default v1",
+    ]
+    assert {
+        v.rubric.pillar_id: v.criteria.count() for v in RubricVersion.objects.select_related("rubric")
+    } == {
+        "scenario": 15,
+        "data_sharing": 16,
+        "smart_banking": 16,
+    }
+    assert ScoreJob.objects.filter(kind="publish").count() == 3
+    second = rubrics_load()
+    assert second.created == [] and len(second.unchanged) == 3
+    assert ScoreJob.objects.count() == 3 and Criterion.objects.count() == 47
+    gate = Criterion.objects.get(version__rubric__pillar_id="data_sharing", key="data_protection")
+    assert gate.is_gate and float(gate.gate_threshold) == 3 and gate.computed_from == "data_protection"
+    assert gate.name_zh_hans == "个人信息保护" and len(gate.levels) == 5
+
+
+def _broken_copy(tmp_path, mutate):
+    target = tmp_path / "rubrics"
+    shutil.copytree(RUBRIC_DIR, target)
+    path = target / "scenario.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    mutate(data)
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return target
+
+
+def test_bad_file_names_file_criterion_and_field_and_loads_nothing(taxonomy, tmp_path):
+    def mutate(data):
+        data["criteria"][0]["weight"] = -3
+        data["criteria"][1]["levels"] = data["criteria"][1]["levels"][:3]
+
+    directory = _broken_copy(tmp_path, mutate)
+    with pytest.raises(CommandError) as info:
+        call_command("load_rubrics", "--dir", str(directory))
+    message = str(info.value)
+    assert "scenario.yaml › ecosystem_breadth › weight" in message
+    assert "scenario.yaml › backend_enablement › levels" in message
+    assert not Rubric.objects.exists() and not RubricVersion.objects.exists()
+
+
+def test_changed_file_for_a_published_version_is_refused(taxonomy, tmp_path):
+    rubrics_load()
+
+    def mutate(data):
+        data["criteria"][0]["weight"] = 9
+
+    with pytest.raises(ValueError, match="new version number"):
+        rubrics_load(directory=_broken_copy(tmp_path, mutate))
+
+
+def test_published_version_and_criteria_never_change(taxonomy):
+    rubrics_load()
+    version = RubricVersion.objects.get(rubric__pillar_id="scenario")
+    version.tier_a = 80
+    with pytest.raises(ImmutableError):
+        version.save()
+    criterion = version.criteria.first()
+    criterion.weight = 99
+    with pytest.raises(ImmutableError):
+        criterion.save()
+    with pytest.raises(ImmutableError):
+        criterion.delete()
+    with pytest.raises(ImmutableError):
+        RubricVersion.objects.get(pk=version.pk).delete()
+
+
+def test_clone_then_publish_retires_the_old_version(taxonomy):
+    rubrics_load()
+    v1 = RubricVersion.objects.get(rubric__pillar_id="scenario")
+    draft = rubric_version_clone(v1)
+    assert draft.number == 2 and draft.status == "draft" and draft.criteria.count() == 15
+    weight = draft.criteria.get(key="acquisition_cost")
+    weight.weight = 12
+    weight.save()  # a draft can change
+    job = rubric_version_publish(draft)
+    v1.refresh_from_db()
+    draft.refresh_from_db()
+    assert (v1.status, draft.status) == ("retired", "published")
+    assert job.kind == "publish" and job.rubric_version == draft
+
+
+def test_publish_explains_what_blocks_it(taxonomy):
+    rubrics_load()
+    draft = rubric_version_clone(RubricVersion.objects.get(rubric__pillar_id="scenario"))
+    criterion = draft.criteria.get(key="acquisition_cost")
+    criterion.levels = criterion.levels[:2]
+    criterion.save()
+    problems = rubric_version_problems(draft)
+    assert any("acquisition_cost" in p for p in problems)
+
+
+def test_scores_are_immutable(rubrics):
+    initiative = make_rated_initiative()
+    score_initiatives(bank_id=initiative.bank_id, initiative_ids=[initiative.pk])
+    score = Score.objects.get()
+    score.total = 1
+    with pytest.raises(ImmutableError):
+        score.save()

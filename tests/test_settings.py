@@ -1,0 +1,43 @@
+"""Production settings: refuse to start without a real secret key; `check --deploy` is clean once configured."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+REAL_KEY = "x8$kQ2!vN7@pL4#wR9^tZ1&cM6*bH3(eJ5)gD0_fS2+yU8=aK4-oI7~qW3.nE5"
+
+
+def _manage(*args: str, **env_extra: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    env.update(DJANGO_SETTINGS_MODULE="config.settings.production", **env_extra)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    done = _manage("check", DJANGO_ALLOWED_HOSTS="scorecard.example.com")
+    assert done.returncode != 0
+    assert "DJANGO_SECRET_KEY" in done.stderr
+
+
+def test_production_refuses_an_insecure_secret_key():
+    done = _manage(
+        "check", DJANGO_SECRET_KEY="django-insecure-abc", DJANGO_ALLOWED_HOSTS="scorecard.example.com"
+    )
+    assert done.returncode != 0 and "DJANGO_SECRET_KEY" in done.stderr
+
+
+def test_check_deploy_is_clean_when_configured():
+    done = _manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DJANGO_SECRET_KEY=REAL_KEY,
+        DJANGO_ALLOWED_HOSTS="scorecard.example.com",
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "no issues" in done.stdout
