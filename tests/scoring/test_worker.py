@@ -132,3 +132,20 @@ def test_publishing_rescores_every_initiative_in_chunks(taxonomy, workers):
     assert list(scenario_job.chunks.order_by("index").values_list("scored", flat=True)) == [500, 500, 200]
     assert Score.objects.filter(initiative__bank=bank).count() == 1200
     assert CurrentScore.objects.filter(initiative__bank=bank).count() == 1200
+
+
+def test_score_command_waits_for_the_worker(taxonomy, workers):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    workers()
+    _rubrics_published_and_settled()
+    initiative = make_rated_initiative()
+    out = StringIO()
+    call_command("score", "--initiative", str(initiative.pk), "--wait", "--timeout", "60", stdout=out)
+    assert "succeeded: 1/1 scored" in out.getvalue()
+    listing = StringIO()
+    call_command("score", "--jobs", stdout=listing)
+    assert "succeeded" in listing.getvalue()
+    assert Score.objects.filter(initiative=initiative).count() == 1
