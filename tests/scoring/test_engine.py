@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from scoring.engine import (
     DEFAULT_METHOD,
+    BreakdownRow,
     CriterionSpec,
     Method,
     RatingInput,
@@ -183,6 +184,19 @@ def test_custom_method_and_scale():
     only_a = compute_score(criteria, [RatingInput("a", 5)], method)
     # 100 × 3 / 4 = 75.0; confidence 0.75 < 0.9 → provisional
     assert (only_a.total, only_a.tier, only_a.confidence, only_a.provisional) == (75.0, "Gold", 0.75, True)
+
+
+def test_breakdown_rows_are_ordinary_frozen_dataclasses():
+    # score() builds rows without going through BreakdownRow.__init__ (for speed); they must be the same thing.
+    import dataclasses
+
+    result = compute_score(SCENARIO, ratings(SCENARIO_RATINGS, funding_cost="pilot figures"))
+    for row in result.breakdown:
+        rebuilt = BreakdownRow(**{f.name: getattr(row, f.name) for f in dataclasses.fields(BreakdownRow)})
+        assert rebuilt == row and hash(rebuilt) == hash(row) and repr(rebuilt) == repr(row)
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            row.rating = 4.0  # type: ignore[misc]
+    assert {r.key: r.rationale for r in result.breakdown}["funding_cost"] == "pilot figures"
 
 
 def test_to_dict_is_json_ready():
