@@ -295,6 +295,7 @@ class CompiledRubric:
     """
 
     __slots__ = (
+        "_fingerprint",
         "_gates",
         "_get",
         "_his",
@@ -325,6 +326,7 @@ class CompiledRubric:
         ordered = sorted(criteria, key=lambda c: c.key)
         self.criteria = criteria  # in the given (display) order
         self.method = method
+        self._fingerprint = None
         self.confidence_threshold = float(method.confidence_threshold)
         self._specs = tuple(ordered)
         self._keys = tuple(c.key for c in ordered)
@@ -434,6 +436,86 @@ class CompiledRubric:
         raise ValueError("invalid rating")  # not reached: one of the checks above raises
 
     # -- public ----------------------------------------------------------------------------------------------
+
+    @property
+    def fingerprint(self) -> str:
+        """SHA-256 of the canonical rubric (engine version, criteria, method), computed once."""
+        if self._fingerprint is None:
+            payload = {
+                "engine_version": ENGINE_VERSION,
+                "criteria": [c.to_dict() for c in self._specs],
+                "method": self.method.to_dict(),
+            }
+            blob = json.dumps(
+                payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+            )
+            self._fingerprint = hashlib.sha256(blob.encode("utf-8")).hexdigest()
+        return self._fingerprint
+
+    def canonical_inputs(self, notes: Mapping[str, RatingInput]) -> str:
+        """Canonical JSON of one initiative's inputs: ratings, rationales and data, each keyed by criterion.
+
+        Keys are sorted, ratings written as floats (3 and 3.0 alike), and a rating of ``None`` with neither
+        rationale nor data is left out (the same as no rating). Stored with a score, it is enough to rebuild
+        the whole breakdown: ``CompiledRubric.score(*CompiledRubric.parse_inputs(text))``.
+        """
+        self._check_keys(notes)
+        ratings: dict[str, float | None] = {}
+        rationales: dict[str, str] = {}
+        data: dict[str, dict] = {}
+        for key, r in notes.items():
+            if r.value is None and not r.rationale and not r.data:
+                continue
+            value = r.value
+            if value is not None:
+                value = _finite_number(value, f"rating of criterion {key!r}", allow_decimal=False) + 0.0
+            ratings[key] = value
+            if r.rationale:
+                rationales[key] = r.rationale
+            if r.data:
+                data[key] = r.data
+        payload = {"ratings": ratings, "rationales": rationales, "data": data}
+        return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+    @staticmethod
+    def parse_inputs(text: str) -> tuple[dict[str, float], dict[str, RatingInput]]:
+        """The ``(values, notes)`` that ``score`` takes, from ``canonical_inputs``' text."""
+        payload = json.loads(text) if isinstance(text, str) else text
+        ratings, rationales, data = payload["ratings"], payload.get("rationales", {}), payload.get("data", {})
+        notes = {
+            key: RatingInput(key, ratings.get(key), rationales.get(key, ""), data.get(key))
+            for key in set(ratings) | set(rationales) | set(data)
+        }
+        return {k: v for k, v in ratings.items() if v is not None}, notes
+
+    def hash_canonical(self, canonical: str, extra: str = "") -> str:
+        """SHA-256 (hex) of this rubric's fingerprint, ``extra`` and canonical inputs."""
+        blob = f"{self.fingerprint}\x1f{extra}\x1f{canonical}"
+        return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+    def inputs_hash(self, notes: Mapping[str, RatingInput], extra: str = "") -> str:
+        """The inputs hash of one initiative's ratings (keyed by criterion) against this rubric."""
+        return self.hash_canonical(self.canonical_inputs(notes), extra)
+
+    def failed_gates(self, values: Mapping[str, float | None]) -> list[dict]:
+        """The gates that fail for these values, as in ``ScoreResult.failed_gates`` (display order)."""
+        failed = []
+        for c in self.criteria:
+            if not c.is_gate:
+                continue
+            v = values.get(c.key)
+            threshold = float(c.gate_threshold)
+            if v is None or v < threshold:
+                failed.append(
+                    {
+                        "key": c.key,
+                        "name": c.name,
+                        "rating": None if v is None else float(v),
+                        "threshold": threshold,
+                        "reason": "unrated" if v is None else "below threshold",
+                    }
+                )
+        return failed
 
     def score_total(self, values: Mapping[str, float | None]) -> tuple[float, str, bool, float]:
         """The minimal path: ``(total, tier, gate_passed, confidence)``, without building a breakdown.
@@ -665,26 +747,6 @@ def inputs_hash(
     Criteria and ratings are sorted by key, so their order does not matter; numbers are written as floats,
     so 3 and 3.0 hash alike; a rating of ``None`` with no rationale and no data is the same as no rating. The
     engine version is included, and ``extra`` lets the caller add anything else that should invalidate a
-    stored score.
+    stored score. See ``CompiledRubric.inputs_hash`` (the same hash, for many initiatives).
     """
-    compiled = _compiled_for(criteria, method)
-    notes = _ratings_by_key(ratings)
-    compiled._check_keys(notes)
-    rows = []
-    for key in sorted(notes):
-        r = notes[key]
-        if r.value is None and not r.rationale and not r.data:
-            continue
-        value = r.value
-        if value is not None:
-            value = _finite_number(value, f"rating of criterion {key!r}", allow_decimal=False) + 0.0
-        rows.append({"key": key, "value": value, "rationale": r.rationale, "data": r.data})
-    payload = {
-        "engine_version": ENGINE_VERSION,
-        "criteria": [c.to_dict() for c in compiled._specs],
-        "ratings": rows,
-        "method": method.to_dict(),
-        "extra": extra,
-    }
-    blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+    return _compiled_for(criteria, method).inputs_hash(_ratings_by_key(ratings), extra)

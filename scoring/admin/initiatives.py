@@ -14,6 +14,7 @@ from partnerships.models import Initiative
 from partnerships.tenancy import bank_ids_for
 
 from ..models import Score
+from ..selectors import score_breakdown
 from ..services.jobs import score_job_create
 
 
@@ -71,10 +72,12 @@ class ScoredInitiativeAdmin(InitiativeAdmin):
             .select_related("rubric_version__rubric")
             .order_by("-computed_at", "-id")[:20]
         )
+        current = history[0] if history else None
         return render_to_string(
             "scoring/admin/score_panel.html",
             {
-                "score": history[0] if history else None,
+                "score": current,
+                "breakdown": score_breakdown(current) if current else None,
                 "history": history,
                 "jobs_url": reverse("admin:scoring_scorejob_changelist"),
             },

@@ -7,11 +7,12 @@ again on unchanged inputs writes no second Score.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from partnerships.models import Initiative
@@ -34,7 +35,8 @@ class VersionBundle:
     method: engine.Method
     compiled: engine.CompiledRubric
     computed: dict[str, str]  # criterion key -> source name
-    keys: frozenset[str]
+    rated_keys: tuple[str, ...]
+    names: dict[str, tuple[str, str]]  # criterion key -> (Chinese, English) name
 
 
 def _build_bundle(version: RubricVersion) -> VersionBundle:
@@ -67,7 +69,8 @@ def _build_bundle(version: RubricVersion) -> VersionBundle:
         method=method,
         compiled=engine.compile_rubric(specs, method),
         computed={c.key: c.computed_from for c in criteria if c.source == CriterionSource.COMPUTED},
-        keys=frozenset(c.key for c in criteria),
+        rated_keys=tuple(c.key for c in criteria if c.source != CriterionSource.COMPUTED),
+        names={c.key: (c.name_zh_hans, c.name_en) for c in criteria},
     )
 
 
@@ -89,6 +92,10 @@ def published_version_ids_by_pillar() -> dict[str, int]:
             "rubric__pillar_id", "id"
         )
     )
+
+
+class _RawJSON(str):
+    """A breakdown already serialised; written as is by COPY, decoded for other databases."""
 
 
 @dataclass
@@ -174,58 +181,100 @@ def score_initiatives(
     computed = {name: SOURCES[name](facts) for name in sorted(needed_sources)}
 
     pending: list[Score] = []
-    by_pillar_bundle = {b.version_id: b for b in bundles.values()}
+    by_version = {b.version_id: b for b in bundles.values()}
     for fact in facts:
-        bundle = by_pillar_bundle[initiative_version[fact.id]]
+        bundle = by_version[initiative_version[fact.id]]
         assessment = chosen.get(fact.id)
         given = ratings.get(assessment[0], {}) if assessment else {}
-        inputs: dict[str, engine.RatingInput] = {}
-        for spec in bundle.specs:
-            if spec.key in bundle.computed:
-                result = computed[bundle.computed[spec.key]][fact.id]
-                inputs[spec.key] = result.as_rating(spec.key)
-            elif spec.key in given:
-                value, rationale = given[spec.key]
-                inputs[spec.key] = engine.RatingInput(
-                    spec.key, None if value is None else float(value), rationale
-                )
+        notes: dict[str, engine.RatingInput] = {}
+        values: dict[str, float] = {}
+        for key in bundle.rated_keys:
+            entry = given.get(key)
+            if entry is not None:
+                value = None if entry[0] is None else float(entry[0])
+                notes[key] = engine.RatingInput(key, value, entry[1])
+                if value is not None:
+                    values[key] = value
+        for key, source in bundle.computed.items():
+            result = computed[source][fact.id]
+            notes[key] = engine.RatingInput(key, result.value, result.rationale, result.data)
+            if result.value is not None:
+                values[key] = result.value
         try:
-            result = bundle.compiled.score(
-                {k: r.value for k, r in inputs.items() if r.value is not None}, inputs
-            )
-            digest = engine.inputs_hash(
-                bundle.specs,
-                inputs,
-                bundle.method,
-                extra=f"version={bundle.version_id};assessment={assessment[0] if assessment else ''}",
-            )
+            total, tier, gate_passed, confidence = bundle.compiled.score_total(values)
+            canonical = bundle.compiled.canonical_inputs(notes)
         except ValueError as exc:
             outcome.failed += 1
             outcome.errors[fact.id] = str(exc)
             continue
-        payload = result.to_dict()
+        extra = f"version={bundle.version_id};assessment={assessment[0] if assessment else ''}"
         pending.append(
             Score(
                 initiative_id=fact.id,
                 rubric_version_id=bundle.version_id,
                 assessment_id=assessment[0] if assessment else None,
-                total=result.total,
-                tier=result.tier,
-                gate_passed=result.gate_passed,
-                failed_gates=payload["failed_gates"],
-                confidence=result.confidence,
-                provisional=result.provisional,
-                breakdown={
-                    "rows": payload["breakdown"],
-                    "assessment_status": assessment[1] if assessment else None,
-                    "engine_version": payload["engine_version"],
-                },
-                inputs_hash=digest,
+                total=total,
+                tier=tier,
+                gate_passed=gate_passed,
+                failed_gates=[] if gate_passed else bundle.compiled.failed_gates(values),
+                confidence=confidence,
+                provisional=confidence < bundle.compiled.confidence_threshold,
+                # The inputs, not the rows: the breakdown is rebuilt from them by the pure engine on read
+                # (selectors.score_breakdown) — same inputs, same rows, bit for bit — at a tenth of the cost.
+                breakdown=_RawJSON(
+                    f'{{"format":2,"engine_version":"{engine.ENGINE_VERSION}",'
+                    f'"assessment_status":{json.dumps(assessment[1] if assessment else None)},'
+                    f'"inputs":{canonical}}}'
+                ),
+                inputs_hash=bundle.compiled.hash_canonical(canonical, extra),
                 job_id=job_id,
             )
         )
     _store(pending, outcome)
     return outcome
+
+
+_SCORE_COLUMNS = (
+    "initiative_id",
+    "rubric_version_id",
+    "assessment_id",
+    "total",
+    "tier",
+    "gate_passed",
+    "failed_gates",
+    "confidence",
+    "provisional",
+    "breakdown",
+    "inputs_hash",
+    "computed_at",
+    "job_id",
+)
+_STAGE_DDL = """
+CREATE TEMP TABLE IF NOT EXISTS scoring_score_stage (
+    initiative_id bigint, rubric_version_id bigint, assessment_id bigint, total numeric(4, 1), tier varchar(1),
+    gate_passed boolean, failed_gates jsonb, confidence numeric(4, 3), provisional boolean, breakdown jsonb,
+    inputs_hash varchar(64), computed_at timestamptz, job_id uuid
+) ON COMMIT DELETE ROWS
+"""
+_INSERT_SCORES = f"""
+INSERT INTO scoring_score ({", ".join(_SCORE_COLUMNS)})
+SELECT {", ".join(_SCORE_COLUMNS)} FROM scoring_score_stage
+ON CONFLICT (initiative_id, rubric_version_id, inputs_hash) DO NOTHING
+"""
+_UPSERT_CURRENT = """
+INSERT INTO scoring_currentscore
+    (initiative_id, score_id, rubric_version_id, total, tier, gate_passed, provisional, confidence, computed_at)
+SELECT st.initiative_id, s.id, st.rubric_version_id, s.total, s.tier, s.gate_passed, s.provisional,
+       s.confidence, s.computed_at
+FROM scoring_score_stage st
+JOIN scoring_score s ON s.initiative_id = st.initiative_id AND s.rubric_version_id = st.rubric_version_id
+                    AND s.inputs_hash = st.inputs_hash
+ON CONFLICT (initiative_id) DO UPDATE SET
+    score_id = EXCLUDED.score_id, rubric_version_id = EXCLUDED.rubric_version_id, total = EXCLUDED.total,
+    tier = EXCLUDED.tier, gate_passed = EXCLUDED.gate_passed, provisional = EXCLUDED.provisional,
+    confidence = EXCLUDED.confidence, computed_at = EXCLUDED.computed_at
+RETURNING score_id
+"""
 
 
 def _store(pending: list[Score], outcome: ChunkOutcome) -> None:
@@ -235,50 +284,97 @@ def _store(pending: list[Score], outcome: ChunkOutcome) -> None:
     for score in pending:
         score.computed_at = now
     with transaction.atomic():
-        before = Score.objects.filter(
-            initiative_id__in=[s.initiative_id for s in pending],
-            inputs_hash__in=[s.inputs_hash for s in pending],
-        ).count()
-        Score.objects.bulk_create(pending, ignore_conflicts=True, batch_size=1000)
-        stored = {
-            (iid, vid, digest): (sid, computed_at)
-            for sid, iid, vid, digest, computed_at in Score.objects.filter(
-                initiative_id__in=[s.initiative_id for s in pending],
-                inputs_hash__in=[s.inputs_hash for s in pending],
-            ).values_list("id", "initiative_id", "rubric_version_id", "inputs_hash", "computed_at")
-        }
-        outcome.created += len(stored) - before
-        current = []
-        for s in pending:
-            sid, computed_at = stored[(s.initiative_id, s.rubric_version_id, s.inputs_hash)]
-            outcome.score_ids.append(sid)
-            current.append(
-                CurrentScore(
-                    initiative_id=s.initiative_id,
-                    score_id=sid,
-                    rubric_version_id=s.rubric_version_id,
-                    total=s.total,
-                    tier=s.tier,
-                    gate_passed=s.gate_passed,
-                    provisional=s.provisional,
-                    confidence=s.confidence,
-                    computed_at=computed_at,
-                )
-            )
-        CurrentScore.objects.bulk_create(
-            current,
-            update_conflicts=True,
-            unique_fields=["initiative"],
-            update_fields=[
-                "score",
-                "rubric_version",
-                "total",
-                "tier",
-                "gate_passed",
-                "provisional",
-                "confidence",
-                "computed_at",
-            ],
-            batch_size=1000,
-        )
+        if connection.vendor == "postgresql":
+            _store_copy(pending, outcome)
+        else:
+            _store_bulk(pending, outcome)
         outcome.scored += len(pending)
+
+
+def _store_copy(pending: list[Score], outcome: ChunkOutcome) -> None:
+    """PostgreSQL: COPY into a staging table, then one INSERT … ON CONFLICT DO NOTHING for the Scores and one
+    upsert of CurrentScore — four statements a chunk, COPY speed (bulk_create of JSON rows was ~20× slower)."""
+    dumps = json.dumps
+    with connection.cursor() as cursor:
+        cursor.execute(_STAGE_DDL)
+        cursor.execute("TRUNCATE scoring_score_stage")  # the table lives as long as the connection
+        with cursor.copy(f"COPY scoring_score_stage ({', '.join(_SCORE_COLUMNS)}) FROM STDIN") as copy:
+            for s in pending:
+                copy.write_row(
+                    (
+                        s.initiative_id,
+                        s.rubric_version_id,
+                        s.assessment_id,
+                        s.total,
+                        s.tier,
+                        s.gate_passed,
+                        dumps(s.failed_gates, ensure_ascii=False),
+                        s.confidence,
+                        s.provisional,
+                        s.breakdown
+                        if isinstance(s.breakdown, _RawJSON)
+                        else dumps(s.breakdown, ensure_ascii=False),
+                        s.inputs_hash,
+                        s.computed_at,
+                        None if s.job_id is None else str(s.job_id),
+                    )
+                )
+        cursor.execute(_INSERT_SCORES)
+        outcome.created += cursor.rowcount
+        cursor.execute(_UPSERT_CURRENT)
+        outcome.score_ids.extend(row[0] for row in cursor.fetchall())
+
+
+def _store_bulk(pending: list[Score], outcome: ChunkOutcome) -> None:
+    """Other databases (the embedded SQLite default): bulk_create, then read the ids back."""
+    for s in pending:
+        if isinstance(s.breakdown, _RawJSON):
+            s.breakdown = json.loads(s.breakdown)
+    keys = {(s.initiative_id, s.rubric_version_id, s.inputs_hash) for s in pending}
+    lookup = Score.objects.filter(
+        initiative_id__in=[s.initiative_id for s in pending], inputs_hash__in=[s.inputs_hash for s in pending]
+    )
+    before = sum(
+        1 for k in lookup.values_list("initiative_id", "rubric_version_id", "inputs_hash") if k in keys
+    )
+    Score.objects.bulk_create(pending, ignore_conflicts=True, batch_size=500)
+    stored = {
+        (iid, vid, digest): (sid, computed_at)
+        for sid, iid, vid, digest, computed_at in lookup.values_list(
+            "id", "initiative_id", "rubric_version_id", "inputs_hash", "computed_at"
+        )
+    }
+    outcome.created += sum(1 for k in keys if k in stored) - before
+    current = []
+    for s in pending:
+        sid, computed_at = stored[(s.initiative_id, s.rubric_version_id, s.inputs_hash)]
+        outcome.score_ids.append(sid)
+        current.append(
+            CurrentScore(
+                initiative_id=s.initiative_id,
+                score_id=sid,
+                rubric_version_id=s.rubric_version_id,
+                total=s.total,
+                tier=s.tier,
+                gate_passed=s.gate_passed,
+                provisional=s.provisional,
+                confidence=s.confidence,
+                computed_at=computed_at,
+            )
+        )
+    CurrentScore.objects.bulk_create(
+        current,
+        update_conflicts=True,
+        unique_fields=["initiative"],
+        update_fields=[
+            "score",
+            "rubric_version",
+            "total",
+            "tier",
+            "gate_passed",
+            "provisional",
+            "confidence",
+            "computed_at",
+        ],
+        batch_size=500,
+    )

@@ -12,6 +12,7 @@ from django.utils import timezone
 from partnerships.models import Initiative
 from scoring.choices import JobStatus
 from scoring.models import CurrentScore, Score, ScoreJob, ScoreJobChunk
+from scoring.selectors import score_breakdown
 from scoring.services.jobs import score_job_create, score_jobs_sweep
 from scoring.services.rubrics import rubrics_load
 from tests.factories import BankFactory
@@ -55,7 +56,7 @@ def test_request_becomes_a_score_with_the_expected_breakdown(taxonomy, workers):
     # 100 × (0.75 × 96 + 0.5 × 6) / 102 = 73.529… → 73.5, tier B; compliance 3 ≥ gate 2.
     assert float(score.total) == 73.5 and score.tier == "B" and score.gate_passed
     assert float(score.confidence) == 1.0 and not score.provisional
-    rows = {row["key"]: row for row in score.breakdown["rows"]}
+    rows = {row["key"]: row for row in score_breakdown(score)["rows"]}
     assert len(rows) == 15
     assert rows["partner_strength"]["rating"] == 3.0 and rows["partner_strength"]["source"] == "computed"
     assert "腾讯" in rows["partner_strength"]["rationale"]
