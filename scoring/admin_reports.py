@@ -32,7 +32,7 @@ from .reports.render import report_page, report_render
 from .reports.services import last_complete_week_start, report_request
 
 GENERATE_ROLE = "analyst"
-ALL_BANKS = ""
+ALL_BANKS = "all"  # the form's value for the all-banks scope (superusers)
 
 DOWNLOADS = {
     "csv": ("text/csv; charset=utf-8", report_csv),

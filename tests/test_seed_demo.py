@@ -9,6 +9,7 @@ import pytest
 from django.apps import apps
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import CommandError, call_command
+from django.utils import translation
 from django.db.models import Count
 
 from partnerships.models import (
@@ -60,9 +61,11 @@ def var_dir(settings, tmp_path):
     return tmp_path
 
 
-def run_seed_demo(*args: str) -> str:
+def run_seed_demo(*args: str, language: str = "en") -> str:
+    """Run the command in one language (commands speak the default, Chinese, unless told otherwise)."""
     out = StringIO()
-    call_command("seed_demo", *args, stdout=out, stderr=StringIO())
+    with translation.override(language):
+        call_command("seed_demo", *args, stdout=out, stderr=StringIO())
     return out.getvalue()
 
 
@@ -320,6 +323,8 @@ def test_broken_demo_file_raises_and_writes_nothing(broken_demo_file):
 def test_command_with_broken_demo_file_fails_before_writing(var_dir, broken_demo_file):
     with pytest.raises(CommandError, match=r"broken-demo\.yaml: initiatives\[2\].*: pillar: unknown pillar"):
         run_seed_demo("--demo-file", str(broken_demo_file))
+    with pytest.raises(CommandError, match=r"broken-demo\.yaml: initiatives\[2\].*: pillar: 未知合作支柱"):
+        run_seed_demo("--demo-file", str(broken_demo_file), language="zh-hans")
     assert not Pillar.objects.exists() and not PartnerMetric.objects.exists() and not Bank.objects.exists()
     assert not (var_dir / "demo-credentials.txt").exists()
 

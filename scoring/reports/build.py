@@ -9,6 +9,20 @@ returning one row per item, never one query per item.
 Scope: the initiatives of one bank, or of every bank. Figures are a snapshot of the data when the report is
 built (``as_of``); the weekly run builds it just after its period ends. "Portfolio" means the initiatives in
 scope that are not retired: a retired initiative is counted by status but not scored, ranked or chased.
+
+Payload (``schema_version`` 1), top-level keys:
+    schema_version, kind, scope {bank_id, all_banks, code, name_zh_hans, name_en}, period {start, end},
+    as_of, pillars [{key, name_zh_hans, name_en}],
+    pillar_status {statuses, rows [{pillar, counts {status: n}, total}], totals, total},
+    scores {initiatives, scored, unscored, mean_total, gate_failed, provisional, tiers {A..D}, histogram [{from, to, count}]},
+    ranking {top, bottom} (five each, by current total),
+    movers {previous_report {id, period_start, period_end} | null, compared, new, items [{…, previous, current, delta}]},
+    failed_gates {count, by_gate [{key, names, count}], items [{…, gates [{key, names, rating, threshold, reason}]}]},
+    stale {days, count, by_reason {never_scored, outdated_rubric, not_rescored}, items},
+    coverage {scenario_types [{key, names, pillar, group, live}], gaps, pillars [{pillar, live_initiatives, scenario_types, covered}], pillar_gaps},
+    kpis {by_pillar [{pillar, kpis, counted, mean_attainment}], items [per KPI: baseline, target, latest, attainment …]},
+    concentration {participations, partners [{key, names, participations, share}], hhi, level, flagged, threshold, leaders, top3_share},
+    totals {initiative id: current total} — what the next report's movers compare with.
 """
 
 from __future__ import annotations
@@ -48,7 +62,7 @@ MOVERS_N = 10
 BUCKET_WIDTH = 10
 HHI_HIGH = 2500  # above this a market is "highly concentrated" (US DOJ/FTC 2010 guidelines, the usual line)
 HHI_MODERATE = 1500
-LEADERS_N = 3
+LEADERS_N = 3  # at most this many partners are named as leading a concentrated portfolio
 
 STALE_NEVER = "never_scored"
 STALE_OUTDATED = "outdated_rubric"
@@ -528,6 +542,17 @@ def _kpi_section(scope: Scope, pillars: list[dict]) -> dict:
     return {"by_pillar": by_pillar, "items": data["items"]}
 
 
+def _leaders(partners: list[dict], shares: list[float]) -> list[str]:
+    """The largest partners that together hold at least half of the participations (three at most)."""
+    leaders, held = [], 0.0
+    for partner, share in zip(partners, shares, strict=True):
+        leaders.append(partner["key"])
+        held += share
+        if held >= 50 or len(leaders) == LEADERS_N:
+            break
+    return leaders
+
+
 def _partners(scope: Scope) -> dict:
     links = InitiativePartner.objects.filter(initiative__status=InitiativeStatus.LIVE)
     if scope.bank_id is not None:
@@ -567,7 +592,7 @@ def _partners(scope: Scope) -> dict:
         "level": level,
         "flagged": hhi > HHI_HIGH,
         "threshold": HHI_HIGH,
-        "leaders": [p["key"] for p in partners[:LEADERS_N]] if hhi > HHI_HIGH else [],
+        "leaders": _leaders(partners, shares) if hhi > HHI_HIGH else [],
         "top3_share": round(sum(shares[:LEADERS_N]), 2),
     }
 

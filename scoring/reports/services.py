@@ -186,7 +186,7 @@ def reports_enqueue_weekly(
     *, kind: str = ReportKind.WEEKLY_PORTFOLIO, period_start: datetime.date | None = None
 ) -> int:
     """One report task per bank plus the one across banks, all for the same (last complete) week."""
-    start = period_start or last_complete_week_start()
+    start = week_start(period_start) if period_start else last_complete_week_start()
     bank_ids: list[int | None] = [*Bank.objects.order_by("pk").values_list("pk", flat=True), None]
     for bank_id in bank_ids:
         report_enqueue(kind=kind, bank_id=bank_id, period_start=start)
