@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.utils.translation import get_language
 
+from .choices import AssessmentStatus
+from .describe import describe_computed
 from .models import RubricVersion, Score
 from .services.compute import version_bundle
 
@@ -30,9 +32,13 @@ def score_breakdown(score: Score) -> dict:
         data = row.to_dict()
         zh, en = bundle.names.get(row.key, (row.name, row.name))
         data.update(name=en if english else zh, name_zh_hans=zh, name_en=en)
+        if row.key in bundle.computed:
+            data["rationale"] = describe_computed(bundle.computed[row.key], row.data, row.rationale)
         rows.append(data)
+    status = stored.get("assessment_status")
     return {
         "rows": rows,
-        "assessment_status": stored.get("assessment_status"),
+        "assessment_status": status,
+        "assessment_status_label": AssessmentStatus(status).label if status in AssessmentStatus.values else "",
         "engine_version": stored.get("engine_version"),
     }

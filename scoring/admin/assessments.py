@@ -33,7 +33,12 @@ class RatingForm(forms.ModelForm):
                 for level in range(criterion.scale_min, criterion.scale_max + 1)
             ]
             self.fields["value"] = forms.TypedChoiceField(
-                label=_("rating"), choices=choices, required=False, coerce=int, empty_value=None
+                label=_("rating"),
+                choices=choices,
+                required=False,
+                coerce=int,
+                empty_value=None,
+                widget=forms.Select(attrs={"style": "max-width:20em"}),
             )
 
 

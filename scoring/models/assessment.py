@@ -98,4 +98,4 @@ class Rating(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.criterion.key} = {self.value}"
+        return self.criterion.name
