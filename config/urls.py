@@ -8,6 +8,7 @@ from django.views.static import serve
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    path("api/v1/", include("config.api")),
 ]
 
 if settings.DEBUG:

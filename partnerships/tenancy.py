@@ -44,6 +44,22 @@ def user_has_bank_role(user: AbstractBaseUser | None, bank_id: int | None, *, mi
     return ids is None or bank_id in ids
 
 
+def object_bank_id(obj) -> int | None:
+    """Follow the model's ``TENANT_BANK_PATH`` from an instance to its bank id (None for reference data)."""
+    path = getattr(obj, "TENANT_BANK_PATH", None)
+    if path is None:
+        return None
+    if path == "pk":
+        return obj.pk
+    *hops, last = path.split("__")
+    target = obj
+    for hop in hops:
+        target = getattr(target, hop, None)
+        if target is None:
+            return None
+    return getattr(target, f"{last}_id", None)
+
+
 def user_max_role(user: AbstractBaseUser | None) -> str | None:
     roles = user_bank_roles(user).values()
     return max(roles, key=lambda r: ROLE_RANK.get(r, 0), default=None)

@@ -28,22 +28,38 @@ def _partner_strength(data: dict) -> str:
     for p in data.get("partners", []):
         role = _label(PartnerRole, p.get("role", ""))
         if p.get("value") is None:
-            parts.append(_("%(name)s (%(role)s): no figures, not counted") % {"name": p["name"], "role": role})
+            parts.append(
+                _("%(name)s (%(role)s): no figures, not counted") % {"name": p["name"], "role": role}
+            )
             continue
         figures = []
         if p.get("market_cap_change_pct") is not None:
             figures.append(
                 _("market cap %(m)s (%(period)s) → %(band)s")
-                % {"m": _pct(p["market_cap_change_pct"]), "period": p.get("market_cap_period"), "band": p["market_cap_band"]}
+                % {
+                    "m": _pct(p["market_cap_change_pct"]),
+                    "period": p.get("market_cap_period"),
+                    "band": p["market_cap_band"],
+                }
             )
         if p.get("revenue_growth_pct") is not None:
             figures.append(
                 _("revenue growth %(g)s (%(period)s) → %(band)s")
-                % {"g": _pct(p["revenue_growth_pct"]), "period": p.get("revenue_growth_period"), "band": p["revenue_growth_band"]}
+                % {
+                    "g": _pct(p["revenue_growth_pct"]),
+                    "period": p.get("revenue_growth_period"),
+                    "band": p["revenue_growth_band"],
+                }
             )
         parts.append(
             _("%(name)s (%(role)s, weight %(w)s): %(figures)s; value %(v)s")
-            % {"name": p["name"], "role": role, "w": p.get("role_weight"), "figures": ", ".join(figures), "v": _num(p["value"])}
+            % {
+                "name": p["name"],
+                "role": role,
+                "w": p.get("role_weight"),
+                "figures": ", ".join(figures),
+                "v": _num(p["value"]),
+            }
         )
     if data.get("value") is None:
         return _("No partner has reference figures; not rated.") if not parts else "; ".join(parts)
@@ -54,12 +70,20 @@ def _kpi_attainment(data: dict) -> str:
     parts = []
     for k in data.get("kpis", []):
         if not k.get("counted"):
-            parts.append(_("%(name)s: not counted (%(reason)s)") % {"name": k["name"], "reason": _(k.get("reason") or "incomplete")})
+            parts.append(
+                _("%(name)s: not counted (%(reason)s)")
+                % {"name": k["name"], "reason": _(k.get("reason") or "incomplete")}
+            )
             continue
         parts.append(
             _("%(name)s: baseline %(b)s, target %(t)s, latest %(l)s → %(a)s%%")
-            % {"name": k["name"], "b": _num(k["baseline"]), "t": _num(k["target"]), "l": _num(k["latest"]),
-               "a": _num(100 * k["attainment"])}
+            % {
+                "name": k["name"],
+                "b": _num(k["baseline"]),
+                "t": _num(k["target"]),
+                "l": _num(k["latest"]),
+                "a": _num(100 * k["attainment"]),
+            }
         )
     if data.get("mean_attainment") is None:
         return _("No KPI with a target and an observation; not rated.") if not parts else "; ".join(parts)
@@ -70,7 +94,10 @@ def _data_protection(data: dict) -> str:
     categories = data.get("personal_data_categories") or []
     if not categories:
         return _("No personal data shared → 4.")
-    steps = [_("Personal data shared (%(c)s)") % {"c": "、".join(_label(PersonalDataCategory, c) for c in categories)}]
+    steps = [
+        _("Personal data shared (%(c)s)")
+        % {"c": "、".join(_label(PersonalDataCategory, c) for c in categories)}
+    ]
     if not data.get("lawful_basis"):
         return steps[0] + _("; no lawful basis recorded → 0.")
     steps.append(_("lawful basis: %(b)s → 2") % {"b": _label(LawfulBasis, data["lawful_basis"])})
@@ -80,13 +107,20 @@ def _data_protection(data: dict) -> str:
     if data.get("cross_border_transfer") and not data.get("transfer_mechanism"):
         return "; ".join(steps) + _("; cross-border transfer without a recorded mechanism → stays 3.")
     if data.get("cross_border_transfer"):
-        steps.append(_("cross-border mechanism: %(m)s → 4") % {"m": _label(TransferMechanism, data["transfer_mechanism"])})
+        steps.append(
+            _("cross-border mechanism: %(m)s → 4")
+            % {"m": _label(TransferMechanism, data["transfer_mechanism"])}
+        )
     else:
         steps.append(_("no cross-border transfer → 4"))
     return "; ".join(steps) + "."
 
 
-DESCRIBERS = {"partner_strength": _partner_strength, "kpi_attainment": _kpi_attainment, "data_protection": _data_protection}
+DESCRIBERS = {
+    "partner_strength": _partner_strength,
+    "kpi_attainment": _kpi_attainment,
+    "data_protection": _data_protection,
+}
 
 
 def describe_computed(source: str, data: dict | None, fallback: str) -> str:

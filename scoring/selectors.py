@@ -39,6 +39,8 @@ def score_breakdown(score: Score) -> dict:
     return {
         "rows": rows,
         "assessment_status": status,
-        "assessment_status_label": AssessmentStatus(status).label if status in AssessmentStatus.values else "",
+        "assessment_status_label": AssessmentStatus(status).label
+        if status in AssessmentStatus.values
+        else "",
         "engine_version": stored.get("engine_version"),
     }

@@ -26,5 +26,7 @@ def test_successful_login_is_unaffected(client):
     user = UserFactory(username="analyst_y", password=None)
     user.set_password("the-right-password-9")
     user.save()
-    response = client.post(reverse("admin:login"), {"username": "analyst_y", "password": "the-right-password-9"})
+    response = client.post(
+        reverse("admin:login"), {"username": "analyst_y", "password": "the-right-password-9"}
+    )
     assert response.status_code == 302

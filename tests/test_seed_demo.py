@@ -9,8 +9,9 @@ import pytest
 from django.apps import apps
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import CommandError, call_command
-from django.utils import translation
 from django.db.models import Count
+from django.test import RequestFactory
+from django.utils import translation
 
 from partnerships.models import (
     Bank,
@@ -271,8 +272,15 @@ def test_password_is_generated_once_and_kept_private(var_dir):
         for line in credentials.read_text().splitlines()
         if line.startswith("password:")
     )
-    assert authenticate(username="demo_analyst", password=password) is not None
-    assert authenticate(username="demo_admin", password=password).is_superuser
+    assert (
+        authenticate(
+            request=RequestFactory().post("/admin/login/"), username="demo_analyst", password=password
+        )
+        is not None
+    )
+    assert authenticate(
+        request=RequestFactory().post("/admin/login/"), username="demo_admin", password=password
+    ).is_superuser
     hashes = dict(get_user_model().objects.values_list("username", "password"))
 
     credentials.unlink()  # a lost file: the existing users keep their password, no new file is written
@@ -284,7 +292,14 @@ def test_password_is_generated_once_and_kept_private(var_dir):
 def test_password_from_settings_is_used_and_not_written(var_dir, settings):
     settings.SCORECARD_DEMO_PASSWORD = "a-demo-password-from-env"
     out = run_seed_demo()
-    assert authenticate(username="demo_manager_b", password="a-demo-password-from-env") is not None
+    assert (
+        authenticate(
+            request=RequestFactory().post("/admin/login/"),
+            username="demo_manager_b",
+            password="a-demo-password-from-env",
+        )
+        is not None
+    )
     assert not (var_dir / "demo-credentials.txt").exists()
     assert "a-demo-password-from-env" not in out
 

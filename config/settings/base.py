@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "import_export",
     "django_celery_beat",
     "django_celery_results",
+    "axes",
     "partnerships",
     "scoring",
 ]
@@ -58,6 +59,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into its lockout response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 TEMPLATES = [
@@ -78,6 +81,8 @@ TEMPLATES = [
 
 # Role-based model permissions come from bank memberships (see partnerships.auth), on top of Django's own.
 AUTHENTICATION_BACKENDS = [
+    # First: django-axes refuses logins for a username + address after repeated failures (brute force).
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "partnerships.auth.MembershipRoleBackend",
 ]
@@ -88,6 +93,15 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# Brute-force protection for the admin and token logins (django-axes): 5 failures for one username from
+# one address lock that pair out for 15 minutes; a successful login resets the count.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.25)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "axes/lockout.html"
+AXES_HTTP_RESPONSE_CODE = 429
 
 # --- Database ---------------------------------------------------------------------------------------
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
@@ -122,7 +136,12 @@ if REDIS_URL:
         "socket_connect_timeout": 3,
     }
     # A request must not hang when the broker is down: fail fast, the job stays queued for the sweeper.
-    CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+    CELERY_TASK_PUBLISH_RETRY_POLICY = {
+        "max_retries": 1,
+        "interval_start": 0,
+        "interval_step": 0.2,
+        "interval_max": 0.2,
+    }
 else:
     CACHES = {
         "default": {
@@ -200,8 +219,93 @@ LOGGING = {
 }
 
 # --- Application ------------------------------------------------------------------------------------
+SCORECARD_REPORT_STALE_DAYS = env.int("SCORECARD_REPORT_STALE_DAYS", default=30)
+SCORECARD_REPORT_TIMEZONE = "Asia/Shanghai"
+SCORECARD_BASE_URL = env("SCORECARD_BASE_URL", default="")  # for links in report e-mails
+DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="scorecard@localhost")
 # Fault-injection only: seconds a score chunk waits before it commits, so a test can kill a worker mid-task.
 SCORING_FAULT_DELAY = env.float("SCORING_FAULT_DELAY", default=0.0)
 # Demo users' password: taken from the environment, else generated once by seed_demo and kept in
 # var/demo-credentials.txt (never in the repository).
 SCORECARD_DEMO_PASSWORD = env("SCORECARD_DEMO_PASSWORD", default="")
+
+# --- REST API ---------------------------------------------------------------------------------------
+# /api/v1/ (config.api): token or session auth; every queryset scoped to the user's banks; one JSON error shape
+# (config.api_errors); numbered pages with a cursor switch; throttles per user, per anonymous caller (by IP) and
+# for sign-in and scoring requests. Rates are "N/second|minute|hour|day".
+API_THROTTLE_RATES = {
+    "anon": env("API_THROTTLE_ANON", default="60/minute"),
+    "user": env("API_THROTTLE_USER", default="1200/minute"),
+    "auth": env("API_THROTTLE_AUTH", default="10/minute"),
+    "scoring": env("API_THROTTLE_SCORING", default="120/minute"),
+}
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        # Token first: an anonymous request then gets 401 with WWW-Authenticate: Token, not 403.
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "partnerships.api.pagination.ApiPagination",
+    "PAGE_SIZE": env.int("API_PAGE_SIZE", default=25),
+    "DEFAULT_PARSER_CLASSES": [
+        "partnerships.api.parsers.JSONParser",
+        "partnerships.api.parsers.FormParser",
+        "partnerships.api.parsers.MultiPartParser",
+    ],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+        "rest_framework.throttling.ScopedRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": API_THROTTLE_RATES,
+    # Anonymous callers are throttled by address; trust X-Forwarded-For only behind this many proxies.
+    "NUM_PROXIES": env.int("API_NUM_PROXIES", default=0),
+    "EXCEPTION_HANDLER": "config.api_errors.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "config.api_errors.ApiAutoSchema",
+    "COERCE_DECIMAL_TO_STRING": False,
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Partnership Scorecard API",
+    "DESCRIPTION": (
+        "Bank–tech partnership initiatives, their scores against versioned rubrics, score jobs and reports. "
+        "Sign in with POST /api/v1/auth/token/ and send `Authorization: Token <token>`. You see the banks you "
+        "belong to: viewers read, analysts write initiatives and assessments and ask for scores, managers also "
+        "approve. Another bank's object answers 404. Errors: "
+        '`{"error": {"status", "code", "message", "fields"?, "extra"?}}`. Lists: `?page=` (default) or '
+        "`?pagination=cursor` (then follow next/previous), `page_size` up to 200."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # validatorUrl None: Swagger UI would otherwise fetch a badge from validator.swagger.io.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "persistAuthorization": True, "validatorUrl": None},
+    "ENUM_NAME_OVERRIDES": {
+        "InitiativeStatusEnum": "partnerships.choices.InitiativeStatus",
+        "PillarKeyEnum": "partnerships.choices.PillarKey",
+        "PartnerRoleEnum": "partnerships.choices.PartnerRole",
+        "BankRoleEnum": "partnerships.choices.Role",
+        "PersonalDataCategoryEnum": "partnerships.choices.PersonalDataCategory",
+        "LawfulBasisEnum": "partnerships.choices.LawfulBasis",
+        "TransferMechanismEnum": "partnerships.choices.TransferMechanism",
+        "MetricUnitEnum": "partnerships.choices.MetricUnit",
+        "ScenarioGroupEnum": "partnerships.choices.ScenarioGroup",
+        "AssessmentStatusEnum": "scoring.choices.AssessmentStatus",
+        "VersionStatusEnum": "scoring.choices.VersionStatus",
+        "JobStatusEnum": "scoring.choices.JobStatus",
+        "JobKindEnum": "scoring.choices.JobKind",
+        "TierEnum": "scoring.choices.Tier",
+        "CriterionSourceEnum": "scoring.choices.CriterionSource",
+        "ReportKindEnum": "scoring.models.report.ReportKind",
+        "ReportStatusEnum": "scoring.models.report.ReportStatus",
+    },
+}

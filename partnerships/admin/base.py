@@ -10,21 +10,7 @@ from django.http import Http404
 from simple_history.admin import SimpleHistoryAdmin
 
 from ..models import Bank, Initiative
-from ..tenancy import bank_ids_for, scope_queryset, user_has_bank_role
-
-
-def object_bank_id(obj) -> int | None:
-    """Follow the model's TENANT_BANK_PATH from an instance to its bank id."""
-    path = obj.TENANT_BANK_PATH
-    if path == "pk":
-        return obj.pk
-    parts = path.split("__")
-    target = obj
-    for part in parts[:-1]:
-        target = getattr(target, part, None)
-        if target is None:
-            return None
-    return getattr(target, f"{parts[-1]}_id", None)
+from ..tenancy import bank_ids_for, object_bank_id, scope_queryset, user_has_bank_role
 
 
 class TenantScopedMixin:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
 
-from partnerships.api.filters import IdFilter, InitiativeFilter
+from partnerships.api.filters import IdFilter, InitiativeFilter, StrictBooleanFilter
 from partnerships.choices import PillarKey
 
 from ..choices import AssessmentStatus, JobKind, JobStatus, Tier, VersionStatus
-from ..models import Assessment, Criterion, RubricVersion, ScoreJob
+from ..models import Assessment, Criterion, Report, RubricVersion, ScoreJob
 
 
 class ScoredInitiativeFilter(InitiativeFilter):
@@ -30,7 +30,7 @@ class ScoredInitiativeFilter(InitiativeFilter):
         max_value=100,
         label=_("Current total ≤"),
     )
-    scored = filters.BooleanFilter(
+    scored = StrictBooleanFilter(
         field_name="current_score", lookup_expr="isnull", exclude=True, label=_("Has a score")
     )
 
@@ -73,3 +73,15 @@ class CriterionFilter(filters.FilterSet):
     class Meta:
         model = Criterion
         fields = ["version"]
+
+
+class ReportFilter(filters.FilterSet):
+    kind = filters.ChoiceFilter(choices=Report.Kind.choices)
+    bank = IdFilter(field_name="bank_id", label=_("Bank id"))
+    status = filters.MultipleChoiceFilter(choices=Report.Status.choices)
+    period_start_after = filters.DateFilter(field_name="period_start", lookup_expr="gte")
+    period_start_before = filters.DateFilter(field_name="period_start", lookup_expr="lte")
+
+    class Meta:
+        model = Report
+        fields = ["kind", "bank", "status", "period_start_after", "period_start_before"]

@@ -17,7 +17,18 @@ from partnerships.models import Initiative
 from partnerships.tenancy import bank_ids_for
 
 from ..choices import Tier
-from ..models import Assessment, Criterion, CurrentScore, Rating, Rubric, RubricVersion, Score, ScoreJob
+from ..models import (
+    Assessment,
+    Criterion,
+    CurrentScore,
+    Rating,
+    Report,
+    Rubric,
+    RubricVersion,
+    Score,
+    ScoreJob,
+)
+from ..selectors import score_breakdown
 
 MAX_JOB_INITIATIVES = 10_000
 MAX_RATINGS = 200
@@ -50,10 +61,12 @@ class ScoredInitiativeSerializer(InitiativeSerializer):
 
 
 class BreakdownRowSerializer(serializers.Serializer):
-    """One criterion's part in a score (documentation of the stored JSON)."""
+    """One criterion's part in a score (documentation of the rows the engine gives)."""
 
     key = serializers.CharField()
-    name = serializers.CharField()
+    name = serializers.CharField(help_text=_("In the language of the request."))
+    name_zh_hans = serializers.CharField(required=False)
+    name_en = serializers.CharField(required=False)
     weight = serializers.FloatField()
     rating = serializers.FloatField(allow_null=True)
     normalised = serializers.FloatField(allow_null=True)
@@ -106,18 +119,23 @@ class ScoreSerializer(serializers.ModelSerializer):
     def get_failed_gates(self, obj: Score) -> list:
         return list(obj.failed_gates or [])
 
+    @staticmethod
+    def _breakdown(obj: Score) -> dict:
+        # Rebuilt from the stored inputs by the engine (scoring.selectors); once per score, not per field.
+        cached = getattr(obj, "_api_breakdown", None)
+        if cached is None:
+            cached = obj._api_breakdown = score_breakdown(obj)
+        return cached
+
     @extend_schema_field(BreakdownRowSerializer(many=True))
     def get_breakdown(self, obj: Score) -> list:
-        stored = obj.breakdown or {}
-        return list(stored.get("rows", []) if isinstance(stored, dict) else stored)
+        return list(self._breakdown(obj).get("rows", []))
 
     def get_assessment_status(self, obj: Score) -> str | None:
-        stored = obj.breakdown or {}
-        return stored.get("assessment_status") if isinstance(stored, dict) else None
+        return self._breakdown(obj).get("assessment_status")
 
     def get_engine_version(self, obj: Score) -> str | None:
-        stored = obj.breakdown or {}
-        return stored.get("engine_version") if isinstance(stored, dict) else None
+        return self._breakdown(obj).get("engine_version")
 
 
 class JobScoreSerializer(serializers.ModelSerializer):
@@ -293,6 +311,7 @@ class RubricVersionSummarySerializer(serializers.ModelSerializer):
 
 class RubricSerializer(serializers.ModelSerializer):
     name = serializers.CharField(read_only=True)
+    pillar = serializers.ChoiceField(source="pillar_id", choices=PillarKey.choices, read_only=True)
     versions = RubricVersionSummarySerializer(many=True, read_only=True)
 
     class Meta:
@@ -386,9 +405,9 @@ class RatingsField(serializers.Field):
     """``[{criterion, value, rationale}]`` or ``{criterion: value}``, as a list of dicts for the services."""
 
     default_error_messages = {
-        "type": _("Send a list of {criterion, value, rationale} or an object of criterion: value."),
-        "too_many": _("At most %(max)s ratings."),
-        "item": _("Each rating is {criterion: key, value: number or null, rationale: text}."),
+        "type": _("Send a list of ratings (criterion, value, rationale) or an object of criterion: value."),
+        "too_many": _("At most {max} ratings."),
+        "item": _("Each rating has a criterion key, a value (a number or null) and an optional rationale."),
         "value": _("The rating must be a number or null."),
     }
 
@@ -528,12 +547,52 @@ class PreviewResultSerializer(serializers.Serializer):
 
 
 # --- Reports -------------------------------------------------------------------------------------------
-class ReportSerializer(serializers.Serializer):
-    """The report routes' shape. TODO(reports): align with scoring.models.Report once it lands."""
+class ReportSerializer(serializers.ModelSerializer):
+    bank_code = serializers.CharField(source="bank.code", read_only=True, allow_null=True)
+    downloads = serializers.SerializerMethodField(help_text=_("CSV and XLSX links (ready reports)."))
 
-    id = serializers.IntegerField(read_only=True)
-    kind = serializers.CharField(read_only=True)
-    bank = serializers.IntegerField(read_only=True, allow_null=True, source="bank_id")
-    period_start = serializers.DateField(read_only=True, allow_null=True)
-    period_end = serializers.DateField(read_only=True, allow_null=True)
-    created_at = serializers.DateTimeField(read_only=True)
+    class Meta:
+        model = Report
+        fields = [
+            "id",
+            "kind",
+            "bank",
+            "bank_code",
+            "period_start",
+            "period_end",
+            "status",
+            "generated_at",
+            "language",
+            "emailed_at",
+            "created_at",
+            "updated_at",
+            "downloads",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(
+        {
+            "type": "object",
+            "nullable": True,
+            "properties": {
+                "csv": {"type": "string", "format": "uri"},
+                "xlsx": {"type": "string", "format": "uri"},
+            },
+        }
+    )
+    def get_downloads(self, obj: Report):
+        request = self.context.get("request")
+        if request is None or obj.status != Report.Status.READY:
+            return None
+        view = self.context.get("view")
+        base = view.reverse_action("download", args=[obj.pk]) if view is not None else ""
+        return {fmt: f"{base}?format={fmt}" for fmt in ("csv", "xlsx")}
+
+
+class ReportDetailSerializer(ReportSerializer):
+    payload = serializers.JSONField(read_only=True, help_text=_("The report's data (see schema_version)."))
+    html = serializers.CharField(read_only=True, help_text=_("The rendered page (HTML fragment)."))
+
+    class Meta(ReportSerializer.Meta):
+        fields = [*ReportSerializer.Meta.fields, "error", "payload", "html"]
+        read_only_fields = fields

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from partnerships.models import Initiative
@@ -129,6 +130,11 @@ def score_preview(
     if initiative is not None:
         inputs.update(_computed_inputs(bundle, initiative, skip=set(inputs)))
     result = bundle.compiled.score({k: r.value for k, r in inputs.items() if r.value is not None}, inputs)
+    body = result.to_dict()
+    english = (get_language() or "").startswith("en")
+    for row in body["breakdown"]:  # names in both languages, as stored scores show them (scoring.selectors)
+        zh, en = bundle.names.get(row["key"], (row["name"], row["name"]))
+        row.update(name=en if english else zh, name_zh_hans=zh, name_en=en)
     return {
         "rubric_version": {
             "id": version.pk,
@@ -139,5 +145,5 @@ def score_preview(
         },
         "initiative": initiative.pk if initiative is not None else None,
         "stored": False,
-        **result.to_dict(),
+        **body,
     }

@@ -8,7 +8,10 @@ from scoring.describe import describe_computed
 
 def test_partner_strength_described_from_its_figures():
     result = formulas.partner_strength(
-        [formulas.PartnerFigures("腾讯", "lead", 43, "2024", 9, "2024Q3"), formulas.PartnerFigures("X", "technology")]
+        [
+            formulas.PartnerFigures("腾讯", "lead", 43, "2024", 9, "2024Q3"),
+            formulas.PartnerFigures("X", "technology"),
+        ]
     )
     with translation.override("en"):
         text = describe_computed("partner_strength", result.data, result.rationale)

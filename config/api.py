@@ -1,0 +1,199 @@
+"""The REST API under /api/v1/: the router over both apps' viewsets, token sign-in, the schema and offline docs.
+
+Routes (``api`` namespace for the resources)::
+
+    auth/token/            POST {username, password} → {token}; DELETE revokes your token
+    auth/login/, logout/   session sign-in for the browsable API
+    banks/ partners/ pillars/ initiatives/ kpis/ assessments/ rubrics/ rubric-versions/ criteria/ score-jobs/
+    reports/
+    scoring/preview/       POST what-if scoring
+    schema/ docs/ redoc/   OpenAPI 3 (YAML, or JSON with ?format=json), Swagger UI, Redoc — assets served locally
+
+The initiatives route serves ``scoring.api.views.ScoredInitiativeViewSet``: partnerships' initiative viewset
+extended by scoring (current score, score filters, score actions), since partnerships never imports scoring.
+Any other path under /api/v1/ answers a JSON 404.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib.auth import authenticate
+from django.db import transaction
+from django.http import HttpResponse
+from django.template import engines
+from django.urls import include, path, re_path
+from django.utils.decorators import method_decorator
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework import serializers, status
+from rest_framework.authtoken.models import Token
+from rest_framework.exceptions import APIException, NotFound
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.routers import DefaultRouter
+from rest_framework.views import APIView
+
+from config.api_errors import errors
+from partnerships.api.views import (
+    BankViewSet,
+    KPIViewSet,
+    PillarViewSet,
+    TechPartnerViewSet,
+    ThrottleRefusalsMixin,
+)
+from scoring.api.views import (
+    AssessmentViewSet,
+    CriterionViewSet,
+    ReportViewSet,
+    RubricVersionViewSet,
+    RubricViewSet,
+    ScoredInitiativeViewSet,
+    ScoreJobViewSet,
+    ScorePreviewView,
+)
+
+
+# --- Token sign-in -------------------------------------------------------------------------------------
+class SignInLockedOut(APIException):
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    default_detail = _("Too many failed sign-ins for this username from your address; try again later.")
+    default_code = "locked_out"
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=4096, trim_whitespace=False, style={"input_type": "password"})
+
+    def validate(self, attrs):
+        request = self.context.get("request")
+        user = authenticate(request=request, username=attrs["username"], password=attrs["password"])
+        # django-axes (when installed) refuses a username + address after repeated failures and flags the request
+        # it was given — DRF's request here, so its middleware leaves this answer alone: a 429 in the API's shape.
+        if user is None and getattr(request, "axes_locked_out", False):
+            raise SignInLockedOut()
+        if user is None or not user.is_active:
+            raise serializers.ValidationError(
+                _("Unable to sign in with the username and password given."), code="authorization"
+            )
+        attrs["user"] = user
+        return attrs
+
+
+class TokenResponseSerializer(serializers.Serializer):
+    token = serializers.CharField(help_text=_("Send it as: Authorization: Token <token>"))
+
+
+# Outside the request's transaction: a refused sign-in answers 400, and ATOMIC_REQUESTS would roll back with it
+# the failed attempt django-axes records — the lockout would never come.
+@method_decorator(transaction.non_atomic_requests, name="dispatch")
+class TokenView(ThrottleRefusalsMixin, APIView):
+    """Exchange a username and password for an API token (one per user), or revoke yours."""
+
+    throttle_scope = "auth"
+    public_methods = ("POST",)
+    atomic_request = False  # see the decorator: errors must not roll back what django-axes recorded
+
+    def get_permissions(self):
+        if self.request.method in self.public_methods:
+            return [AllowAny()]
+        return [IsAuthenticated()]
+
+    @extend_schema(
+        summary=_("Get an API token"),
+        request=TokenRequestSerializer,
+        responses={200: TokenResponseSerializer, **errors(400, 429)},
+        auth=[],
+        tags=["auth"],
+    )
+    def post(self, request):
+        serializer = TokenRequestSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        token, _created = Token.objects.get_or_create(user=serializer.validated_data["user"])
+        return Response({"token": token.key})
+
+    @extend_schema(summary=_("Revoke your API token"), request=None, responses={204: None}, tags=["auth"])
+    def delete(self, request):
+        Token.objects.filter(user=request.user).delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- Docs that work with no internet ---------------------------------------------------------------------
+_REDOC_PAGE = engines["django"].from_string(
+    """<!DOCTYPE html>
+<html>
+  <head>
+    <title>{{ title }}</title>
+    <meta charset="utf-8">
+    <meta name="viewport" content="width=device-width, initial-scale=1">
+    <style>body { margin: 0; padding: 0; }</style>
+  </head>
+  <body>
+    <div id="redoc-container"></div>
+    <script src="{{ redoc_standalone }}"></script>
+    <script>Redoc.init({{ schema_url_json|safe }}, {}, document.getElementById("redoc-container"));</script>
+  </body>
+</html>
+"""
+)
+
+
+class OfflineRedocView(SpectacularRedocView):
+    """drf-spectacular's Redoc page without its web fonts from fonts.googleapis.com: only local assets."""
+
+    @extend_schema(exclude=True)
+    def get(self, request, *args, **kwargs):
+        html = _REDOC_PAGE.render(
+            {
+                "title": self.title,
+                "redoc_standalone": self._redoc_standalone(),
+                # JSON, with "<" escaped, is safe inside a script element.
+                "schema_url_json": json.dumps(self._get_schema_url(request)).replace("<", "\\u003c"),
+            }
+        )
+        return HttpResponse(html)
+
+
+class ApiNotFoundView(APIView):
+    """Every other path under /api/v1/: a JSON 404, whatever the method, signed in or not."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    schema = None
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        hint = ""
+        if not request.path.endswith("/"):
+            hint = " " + str(_("Paths end with a slash: %(path)s/") % {"path": request.path})
+        raise NotFound(str(_("No such API endpoint.")) + hint)
+
+
+router = DefaultRouter()
+router.register("banks", BankViewSet, basename="bank")
+router.register("partners", TechPartnerViewSet, basename="partner")
+router.register("pillars", PillarViewSet, basename="pillar")
+router.register("initiatives", ScoredInitiativeViewSet, basename="initiative")
+router.register("kpis", KPIViewSet, basename="kpi")
+router.register("assessments", AssessmentViewSet, basename="assessment")
+router.register("rubrics", RubricViewSet, basename="rubric")
+router.register("rubric-versions", RubricVersionViewSet, basename="rubric-version")
+router.register("criteria", CriterionViewSet, basename="criterion")
+router.register("score-jobs", ScoreJobViewSet, basename="score-job")
+router.register("reports", ReportViewSet, basename="report")
+
+resource_patterns = [
+    path("scoring/preview/", ScorePreviewView.as_view(), name="score-preview"),
+    *router.urls,
+]
+
+urlpatterns = [
+    path("auth/token/", TokenView.as_view(), name="api-token"),
+    path("auth/", include("rest_framework.urls")),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("redoc/", OfflineRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    path("", include((resource_patterns, "api"))),
+    re_path(r"^.*$", ApiNotFoundView.as_view()),
+]

@@ -1,0 +1,304 @@
+"""Serializers of the partnerships API: shapes and field types only; rules and tenancy checks live in services.
+
+Keys, not ids, name reference data in initiative payloads (``pillar``, ``scenario_types``, ``partners[].partner``),
+so a payload reads the same in every deployment.
+"""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from ..choices import (
+    InitiativeStatus,
+    LawfulBasis,
+    PartnerRole,
+    PersonalDataCategory,
+    PillarKey,
+    Role,
+    TransferMechanism,
+)
+from ..models import (
+    KPI,
+    Bank,
+    Initiative,
+    InitiativePartner,
+    KPIObservation,
+    PartnerMetric,
+    Pillar,
+    ScenarioType,
+    TechPartner,
+)
+from ..tenancy import user_bank_roles, user_has_bank_role
+from .filters import MAX_ID
+from .permissions import ROLE_LABELS, bank_id_of
+
+
+class InputNamesMixin:
+    """Validated data keyed by the field names clients send (``bank``), not by the model sources (``bank_id``)."""
+
+    def to_internal_value(self, data):
+        values = super().to_internal_value(data)
+        for name, field in self.fields.items():
+            if not field.read_only and field.source not in (name, "*") and field.source in values:
+                values[name] = values.pop(field.source)
+        return values
+
+
+class TenantPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
+    """An id of a tenant object the user can see, and (``min_role``) may act on.
+
+    Another bank's object answers exactly like a missing one ("does not exist"); a visible object in a bank where
+    the user lacks the role says so.
+    """
+
+    default_error_messages = {"role": _("You need the {role} role in this object's bank.")}
+
+    def __init__(self, *, model, min_role: str = "viewer", **kwargs):
+        self.model = model
+        self.min_role = min_role
+        kwargs.setdefault("queryset", model.objects.all())
+        super().__init__(**kwargs)
+
+    def get_queryset(self):
+        request = self.context.get("request")
+        return self.model.objects.for_user(getattr(request, "user", None))
+
+    def to_internal_value(self, data):
+        if isinstance(data, int) and not isinstance(data, bool) and not 1 <= data <= MAX_ID:
+            self.fail("does_not_exist", pk_value=data)
+        obj = super().to_internal_value(data)
+        request = self.context.get("request")
+        if self.min_role != "viewer" and not user_has_bank_role(
+            getattr(request, "user", None), bank_id_of(obj), min_role=self.min_role
+        ):
+            self.fail("role", role=ROLE_LABELS[self.min_role])
+        return obj
+
+
+# --- Reference data ------------------------------------------------------------------------------------
+class BankSerializer(serializers.ModelSerializer):
+    name = serializers.CharField(read_only=True, help_text=_("In the language of the request."))
+    role = serializers.SerializerMethodField(help_text=_("Your role in this bank (null for superusers)."))
+
+    class Meta:
+        model = Bank
+        fields = ["id", "code", "name", "name_zh_hans", "name_en", "is_illustrative", "role"]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.ChoiceField(choices=Role.choices, allow_null=True))
+    def get_role(self, obj: Bank) -> str | None:
+        request = self.context.get("request")
+        return user_bank_roles(getattr(request, "user", None)).get(obj.pk)
+
+
+class PartnerMetricSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PartnerMetric
+        fields = ["metric", "segment", "period", "period_end", "value", "unit", "source"]
+        read_only_fields = fields
+
+
+class TechPartnerSerializer(serializers.ModelSerializer):
+    name = serializers.CharField(read_only=True, help_text=_("In the language of the request."))
+    metrics = PartnerMetricSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = TechPartner
+        fields = [
+            "id",
+            "key",
+            "name",
+            "name_zh_hans",
+            "name_en",
+            "ticker",
+            "description_zh_hans",
+            "description_en",
+            "metrics",
+        ]
+        read_only_fields = fields
+
+
+class ScenarioTypeSerializer(serializers.ModelSerializer):
+    name = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = ScenarioType
+        fields = ["key", "name", "name_zh_hans", "name_en", "group", "position"]
+        read_only_fields = fields
+
+
+class PillarSerializer(serializers.ModelSerializer):
+    name = serializers.CharField(read_only=True)
+    scenario_types = ScenarioTypeSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Pillar
+        fields = [
+            "key",
+            "name",
+            "name_zh_hans",
+            "name_en",
+            "description_zh_hans",
+            "description_en",
+            "position",
+            "scenario_types",
+        ]
+        read_only_fields = fields
+
+
+# --- Initiatives ---------------------------------------------------------------------------------------
+@extend_schema_field(OpenApiTypes.STR)
+class PartnerKeyField(serializers.SlugField):
+    """Reads a TechPartner as its key; takes a key."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 64)
+        super().__init__(**kwargs)
+
+    def to_representation(self, value):
+        return value.key
+
+
+@extend_schema_field({"type": "array", "items": {"type": "string"}})
+class ScenarioTypeKeysField(serializers.ListField):
+    """Reads the related scenario types as their keys (from the prefetch cache); takes a list of keys."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("child", serializers.SlugField(max_length=64))
+        kwargs.setdefault("max_length", 50)
+        super().__init__(**kwargs)
+
+    def to_representation(self, data):
+        return [t.key for t in data.all()]
+
+
+@extend_schema_field({"type": "string", "nullable": True})
+class UsernameField(serializers.CharField):
+    """Reads a user as their username; takes a username (checked against the bank's members by the service)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 150)
+        kwargs.setdefault("allow_null", True)
+        kwargs.setdefault("allow_blank", True)
+        super().__init__(**kwargs)
+
+    def to_representation(self, value):
+        return value.get_username()
+
+
+class InitiativePartnerSerializer(serializers.ModelSerializer):
+    partner = PartnerKeyField(help_text=_("The tech partner's key, e.g. tencent."))
+    partner_name = serializers.CharField(source="partner.name", read_only=True)
+    role = serializers.ChoiceField(choices=PartnerRole.choices, default=PartnerRole.TECHNOLOGY)
+    note = serializers.CharField(max_length=200, allow_blank=True, required=False, default="")
+
+    class Meta:
+        model = InitiativePartner
+        fields = ["partner", "partner_name", "role", "note"]
+
+    def validate(self, attrs):
+        # A PATCH makes nested fields optional too; a partner entry still needs its partner.
+        if "partner" not in attrs:
+            raise serializers.ValidationError(
+                {"partner": [self.fields["partner"].error_messages["required"]]}
+            )
+        return attrs
+
+
+class InitiativeSerializer(InputNamesMixin, serializers.ModelSerializer):
+    """An initiative with its pillar, scenario types and partners by key; writes go to initiative services."""
+
+    bank = serializers.IntegerField(
+        source="bank_id", min_value=1, max_value=MAX_ID, help_text=_("Id of one of your banks.")
+    )
+    bank_code = serializers.CharField(source="bank.code", read_only=True)
+    bank_name = serializers.CharField(source="bank.name", read_only=True)
+    pillar = serializers.ChoiceField(source="pillar_id", choices=PillarKey.choices)
+    pillar_name = serializers.CharField(source="pillar.name", read_only=True)
+    scenario_types = ScenarioTypeKeysField(required=False, help_text=_("Scenario type keys of the pillar."))
+    partners = InitiativePartnerSerializer(
+        source="partner_links",
+        many=True,
+        required=False,
+        max_length=50,
+        help_text=_("Replaces the list when given."),
+    )
+    status = serializers.ChoiceField(
+        choices=InitiativeStatus.choices,
+        required=False,
+        help_text=_("idea when a new initiative leaves it out."),
+    )
+    owner = UsernameField(required=False, help_text=_("Username of a member of the bank."))
+    description = serializers.CharField(allow_blank=True, required=False, max_length=20000)
+    start_date = serializers.DateField(allow_null=True, required=False)
+    end_date = serializers.DateField(allow_null=True, required=False)
+    personal_data_categories = serializers.ListField(
+        child=serializers.ChoiceField(choices=PersonalDataCategory.choices),
+        required=False,
+        max_length=len(PersonalDataCategory.values),
+    )
+    lawful_basis = serializers.ChoiceField(choices=LawfulBasis.choices, allow_blank=True, required=False)
+    transfer_mechanism = serializers.ChoiceField(
+        choices=TransferMechanism.choices, allow_blank=True, required=False
+    )
+
+    class Meta:
+        model = Initiative
+        fields = [
+            "id",
+            "bank",
+            "bank_code",
+            "bank_name",
+            "code",
+            "title",
+            "description",
+            "pillar",
+            "pillar_name",
+            "scenario_types",
+            "partners",
+            "status",
+            "start_date",
+            "end_date",
+            "owner",
+            "personal_data_categories",
+            "lawful_basis",
+            "security_assessment_done",
+            "cross_border_transfer",
+            "transfer_mechanism",
+            "is_illustrative",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "is_illustrative", "created_at", "updated_at"]
+        # Uniqueness of (bank, code) is the service's to check, with a message on "code".
+        validators = []
+
+
+# --- KPIs ----------------------------------------------------------------------------------------------
+class KPIObservationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = KPIObservation
+        fields = ["observed_on", "value", "note"]
+        read_only_fields = fields
+
+
+class KPISerializer(serializers.ModelSerializer):
+    observations = KPIObservationSerializer(many=True, read_only=True, help_text=_("Newest first."))
+
+    class Meta:
+        model = KPI
+        fields = [
+            "id",
+            "initiative",
+            "name",
+            "cost_driver",
+            "unit",
+            "baseline",
+            "target",
+            "target_date",
+            "observations",
+        ]
+        read_only_fields = fields

@@ -1,0 +1,222 @@
+"""Viewsets of the partnerships API. Every queryset goes through ``for_user``; writes go through services.
+
+``InitiativeViewSet`` is complete without scoring; ``scoring.api.views.ScoredInitiativeViewSet`` extends it with
+the current score, score filters and the scoring actions, and is the one the router serves.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch
+from django.utils.translation import gettext_lazy as _
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import status, viewsets
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+
+from ..models import (
+    KPI,
+    Bank,
+    Initiative,
+    InitiativePartner,
+    KPIObservation,
+    PartnerMetric,
+    Pillar,
+    ScenarioType,
+    TechPartner,
+)
+from ..services.initiatives import initiative_create, initiative_delete, initiative_update
+from .filters import ApiSearchFilter, InitiativeFilter, KPIFilter, StrictOrderingFilter
+from .permissions import BankRolePermission
+from .serializers import (
+    BankSerializer,
+    InitiativeSerializer,
+    KPISerializer,
+    PillarSerializer,
+    TechPartnerSerializer,
+)
+
+INITIATIVE_SEARCH_FIELDS = [
+    "title",
+    "code",
+    "description",
+    "bank__name_zh_hans",
+    "bank__name_en",
+    "bank__code",
+    "partners__name_zh_hans",
+    "partners__name_en",
+    "partners__key",
+]
+
+
+class ThrottleRefusalsMixin:
+    """Throttle anonymous callers and wrong tokens too.
+
+    DRF checks throttles after authentication and permissions, so a request refused with 401 would never be
+    counted — token guessing would be unlimited. Refusals are counted (per address) before they are answered.
+    """
+
+    def perform_authentication(self, request):
+        try:
+            super().perform_authentication(request)
+        except AuthenticationFailed:
+            self.check_throttles(request)
+            raise
+
+    def permission_denied(self, request, message=None, code=None):
+        if request.authenticators and not request.successful_authenticator:
+            self.check_throttles(request)
+        super().permission_denied(request, message=message, code=code)
+
+
+class ApiViewMixin(ThrottleRefusalsMixin):
+    """What every API viewset shares: signed-in users, bank-role checks, cursor order, throttle scopes.
+
+    ``write_role`` is the role unsafe methods need; ``action_roles`` overrides it per action (approve: manager);
+    ``action_throttles`` gives actions a throttle scope of their own (scoring requests); ``cursor_ordering`` and
+    ``action_cursor_ordering`` order cursor pages where no ordering filter applies.
+    """
+
+    permission_classes = [IsAuthenticated, BankRolePermission]
+    write_role = "analyst"
+    action_roles: dict[str, str] = {}
+    action_throttles: dict[str, str] = {}
+    cursor_ordering: tuple[str, ...] = ("-id",)
+    action_cursor_ordering: dict[str, tuple[str, ...]] = {}
+
+    @property
+    def throttle_scope(self) -> str | None:
+        return self.action_throttles.get(getattr(self, "action", None))
+
+    def get_cursor_ordering(self, request, queryset) -> tuple[str, ...]:
+        action = getattr(self, "action", None)
+        if action in self.action_cursor_ordering:
+            return self.action_cursor_ordering[action]
+        if action == "list":
+            for backend in getattr(self, "filter_backends", []):
+                if hasattr(backend, "get_ordering"):
+                    ordering = backend().get_ordering(request, queryset, self)
+                    if ordering:
+                        return tuple(ordering)
+        return self.cursor_ordering
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary=_("Your banks"), description=_("The banks you belong to, with your role in each.")
+    ),
+    retrieve=extend_schema(summary=_("A bank")),
+)
+class BankViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
+    serializer_class = BankSerializer
+    filter_backends = [ApiSearchFilter, StrictOrderingFilter]
+    search_fields = ["code", "name_zh_hans", "name_en"]
+    ordering_fields = ["code", "id"]
+    ordering = ["code"]
+
+    def get_queryset(self):
+        return Bank.objects.for_user(self.request.user)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary=_("Tech partners"),
+        description=_(
+            "Reference data shared by every bank, with each partner's figures from the seed report."
+        ),
+    ),
+    retrieve=extend_schema(summary=_("A tech partner, by key")),
+)
+class TechPartnerViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
+    serializer_class = TechPartnerSerializer
+    lookup_field = "key"
+    filter_backends = [ApiSearchFilter, StrictOrderingFilter]
+    search_fields = ["key", "name_zh_hans", "name_en", "ticker"]
+    ordering_fields = ["key", "id"]
+    ordering = ["key"]
+
+    def get_queryset(self):
+        metrics = PartnerMetric.objects.order_by("metric", "segment", "-period_end")
+        return TechPartner.objects.prefetch_related(Prefetch("metrics", queryset=metrics))
+
+
+@extend_schema_view(
+    list=extend_schema(summary=_("Pillars and their scenario types")),
+    retrieve=extend_schema(summary=_("A pillar, by key")),
+)
+class PillarViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
+    serializer_class = PillarSerializer
+    lookup_field = "key"
+    pagination_class = None  # three rows, fixed by the seed
+
+    def get_queryset(self):
+        types = ScenarioType.objects.order_by("position", "key")
+        return Pillar.objects.prefetch_related(Prefetch("scenario_types", queryset=types))
+
+
+class InitiativeViewSet(ApiViewMixin, viewsets.ModelViewSet):
+    """Initiatives of your banks. Reads need the viewer role, writes the analyst role in the initiative's bank."""
+
+    serializer_class = InitiativeSerializer
+    filter_backends = [DjangoFilterBackend, ApiSearchFilter, StrictOrderingFilter]
+    filterset_class = InitiativeFilter
+    search_fields = INITIATIVE_SEARCH_FIELDS
+    ordering_fields = ["updated_at", "title", "code", "created_at", "id"]
+    ordering = ["-updated_at"]
+
+    def get_queryset(self):
+        links = InitiativePartner.objects.select_related("partner").order_by("role", "partner__key")
+        return (
+            Initiative.objects.for_user(self.request.user)
+            .select_related("bank", "pillar", "owner")
+            .prefetch_related(
+                Prefetch("partner_links", queryset=links),
+                Prefetch("scenario_types", queryset=ScenarioType.objects.order_by("position", "key")),
+            )
+        )
+
+    def _reloaded(self, initiative: Initiative) -> Initiative:
+        return self.get_queryset().get(pk=initiative.pk)
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        initiative = initiative_create(user=request.user, data=serializer.validated_data)
+        data = self.get_serializer(self._reloaded(initiative)).data
+        headers = {"Location": self.reverse_action("detail", args=[initiative.pk])}
+        return Response(data, status=status.HTTP_201_CREATED, headers=headers)
+
+    def update(self, request, *args, **kwargs):
+        partial = kwargs.pop("partial", False)
+        instance = self.get_object()
+        serializer = self.get_serializer(instance, data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        initiative = initiative_update(user=request.user, initiative=instance, data=serializer.validated_data)
+        return Response(self.get_serializer(self._reloaded(initiative)).data)
+
+    def perform_destroy(self, instance):
+        initiative_delete(user=self.request.user, initiative=instance)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary=_("KPIs of your banks' initiatives"),
+        description=_(
+            "Each with its baseline, target and observations (newest first). Recorded in the admin."
+        ),
+    ),
+    retrieve=extend_schema(summary=_("A KPI with its observations")),
+)
+class KPIViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
+    serializer_class = KPISerializer
+    filter_backends = [DjangoFilterBackend, StrictOrderingFilter]
+    filterset_class = KPIFilter
+    ordering_fields = ["id", "name"]
+    ordering = ["id"]
+
+    def get_queryset(self):
+        observations = KPIObservation.objects.order_by("-observed_on")
+        return KPI.objects.for_user(self.request.user).prefetch_related(
+            Prefetch("observations", queryset=observations)
+        )

@@ -1,0 +1,240 @@
+"""Every endpoint × every role, in one table: what bank A's objects answer to each kind of caller.
+
+Roles: bank A's viewer, analyst and manager; "other" — bank B's manager, a full member of another bank; an
+anonymous caller; a superuser. Another bank's object is a 404 (never a 403, which would confirm it exists); a
+write pointing at it is a 400 naming the field. After each case, nothing of bank A changed unless the caller
+was allowed to change it.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+import pytest
+
+from scoring.reports.services import report_generate
+from scoring.services.assessments import assessment_create, assessment_submit
+from scoring.services.jobs import score_job_create
+from tests.api.conftest import API, published_version, rate_all
+from tests.factories import KPIFactory, KPIObservationFactory
+
+pytestmark = pytest.mark.django_db
+
+ROLES = ("viewer", "analyst", "manager", "other", "anonymous", "superuser")
+
+
+def expect(*, default=None, anonymous=401, **by_role) -> dict[str, int]:
+    table = {role: default for role in ROLES}
+    table["anonymous"] = anonymous
+    table.update(by_role)
+    missing = [role for role, status in table.items() if status is None]
+    assert not missing, missing
+    return table
+
+
+READ = expect(default=200, other=404)  # a bank A object, read
+LIST = expect(default=200)  # a list: everyone signed in gets one (bank B's manager gets B's rows)
+WRITE = expect(viewer=403, analyst=200, manager=200, other=404, superuser=200)
+REFERENCE_WRITE = expect(default=403, superuser=409)  # published rubric content
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    method: str
+    path: str
+    expected: dict
+    body: object = None
+
+
+CASES = [
+    Case("banks list", "get", "banks/", LIST),
+    Case("bank detail", "get", "banks/{bank_a}/", READ),
+    Case("bank delete", "delete", "banks/{bank_a}/", expect(default=405)),
+    Case("partners list", "get", "partners/", LIST),
+    Case("partner detail", "get", "partners/tencent/", LIST),
+    Case("pillars list", "get", "pillars/", LIST),
+    Case("pillar detail", "get", "pillars/scenario/", LIST),
+    Case("initiatives list", "get", "initiatives/", LIST),
+    Case("initiative detail", "get", "initiatives/{a1}/", READ),
+    Case(
+        "initiative create in bank A",
+        "post",
+        "initiatives/",
+        expect(viewer=403, analyst=201, manager=201, other=400, superuser=201),
+        {"bank": "{bank_a}", "code": "new-1", "title": "新项目", "pillar": "scenario"},
+    ),
+    Case("initiative patch", "patch", "initiatives/{a1}/", WRITE, {"title": "改名"}),
+    Case(
+        "initiative put",
+        "put",
+        "initiatives/{a1}/",
+        WRITE,
+        {"bank": "{bank_a}", "code": "a1", "title": "整体替换", "pillar": "scenario", "status": "pilot"},
+    ),
+    Case(
+        "initiative delete",
+        "delete",
+        "initiatives/{a1}/",
+        expect(viewer=403, analyst=204, manager=204, other=404, superuser=204),
+    ),
+    Case(
+        "initiative score",
+        "post",
+        "initiatives/{a1}/score/",
+        expect(viewer=403, analyst=202, manager=202, other=404, superuser=202),
+    ),
+    Case("initiative score history", "get", "initiatives/{a1}/scores/", READ),
+    Case("kpis list", "get", "kpis/", LIST),
+    Case("kpi detail", "get", "kpis/{kpi}/", READ),
+    Case("kpi delete", "delete", "kpis/{kpi}/", expect(default=405)),
+    Case("assessments list", "get", "assessments/", LIST),
+    Case("assessment detail", "get", "assessments/{draft}/", READ),
+    Case(
+        "assessment create",
+        "post",
+        "assessments/",
+        expect(viewer=403, analyst=201, manager=201, other=400, superuser=201),
+        {"initiative": "{a1}"},
+    ),
+    Case("assessment ratings", "get", "assessments/{draft}/ratings/", READ),
+    Case(
+        "assessment rate",
+        "put",
+        "assessments/{draft}/ratings/",
+        WRITE,
+        {"ratings": {"acquisition_cost": 1}},
+    ),
+    Case("assessment submit", "post", "assessments/{draft}/submit/", WRITE),
+    Case(
+        "assessment approve",
+        "post",
+        "assessments/{submitted}/approve/",
+        expect(viewer=403, analyst=403, manager=200, other=404, superuser=200),
+    ),
+    Case("rubrics list", "get", "rubrics/", LIST),
+    Case("rubric detail", "get", "rubrics/{rubric}/", LIST),
+    Case("rubric versions list", "get", "rubric-versions/", LIST),
+    Case("rubric version detail", "get", "rubric-versions/{version}/", LIST),
+    Case("rubric version change", "patch", "rubric-versions/{version}/", REFERENCE_WRITE, {"tier_a": 80}),
+    Case(
+        "rubric version clone",
+        "post",
+        "rubric-versions/{version}/clone/",
+        expect(default=403, superuser=201),
+    ),
+    Case("criterion detail", "get", "criteria/{criterion}/", LIST),
+    Case("criterion change", "patch", "criteria/{criterion}/", REFERENCE_WRITE, {"weight": 9}),
+    Case("score jobs list", "get", "score-jobs/", LIST),
+    Case("score job detail", "get", "score-jobs/{job}/", READ),
+    Case(
+        "score job create",
+        "post",
+        "score-jobs/",
+        expect(viewer=403, analyst=202, manager=202, other=400, superuser=202),
+        {"initiatives": ["{a1}"]},
+    ),
+    Case("preview by pillar", "post", "scoring/preview/", LIST, {"pillar": "scenario"}),
+    Case(
+        "preview with an initiative",
+        "post",
+        "scoring/preview/",
+        expect(default=200, other=400),
+        {"initiative": "{a1}"},
+    ),
+    Case("reports list", "get", "reports/", LIST),
+    Case("report detail", "get", "reports/{report}/", READ),
+    Case("report download", "get", "reports/{report}/download/?format=csv", READ),
+    Case("schema", "get", "schema/", expect(default=200, anonymous=200)),
+    Case("docs", "get", "docs/", expect(default=200, anonymous=200)),
+    Case("unknown path", "get", "no-such-thing/", expect(default=404, anonymous=404)),
+]
+
+
+@pytest.fixture
+def scene(world):
+    """Bank A's objects every case may touch, by placeholder name."""
+    analyst = world.user("analyst")
+    a1 = world.initiatives["A"]
+    draft = assessment_create(initiative=a1, author=analyst)
+    rate_all(draft, analyst)
+    submitted = assessment_create(initiative=a1, author=analyst)
+    assessment_submit(assessment=submitted, user=analyst)
+    version = published_version("scenario")
+    job = score_job_create(requested_by=analyst, bank_id=a1.bank_id, initiative_ids=[a1.pk])
+    report = report_generate(bank_id=a1.bank_id, period_start=datetime.date(2024, 11, 4), deliver=False)
+    kpi = KPIObservationFactory(kpi=KPIFactory(initiative=a1)).kpi
+    return {
+        "kpi": kpi.pk,
+        "bank_a": world.banks["A"].pk,
+        "a1": a1.pk,
+        "draft": draft.pk,
+        "submitted": submitted.pk,
+        "rubric": version.rubric_id,
+        "version": version.pk,
+        "criterion": version.criteria.first().pk,
+        "job": job.pk,
+        "report": report.pk,
+    }
+
+
+def _fill(value, scene: dict):
+    if isinstance(value, str) and value.startswith("{") and value.endswith("}") and value[1:-1] in scene:
+        return scene[value[1:-1]]
+    if isinstance(value, str):
+        return value.format(**scene)
+    if isinstance(value, dict):
+        return {k: _fill(v, scene) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill(v, scene) for v in value]
+    return value
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_endpoint_by_role(case, role, world, scene, client_as):
+    user = None if role == "anonymous" else world.user(role)
+    client = client_as(user)
+    path = API + case.path.format(**scene)
+    body = _fill(case.body, scene)
+    kwargs = {"format": "json"} if body is not None else {}
+    response = (
+        getattr(client, case.method)(path, body, **kwargs)
+        if body is not None
+        else getattr(client, case.method)(path)
+    )
+    expected = case.expected[role]
+    assert response.status_code == expected, (case.name, role, response.content[:400])
+    if expected >= 400 and not case.path.startswith(("docs", "schema")):
+        assert response.json()["error"]["status"] == expected
+    if role == "other" and expected == 400:
+        fields = response.json()["error"]["fields"]
+        assert set(fields) <= {"bank", "initiative", "initiatives"}, fields
+
+
+LISTS = ["initiatives/", "kpis/", "assessments/", "score-jobs/", "reports/", "banks/"]
+
+
+@pytest.mark.parametrize("path", LISTS)
+def test_lists_never_show_another_banks_rows(path, world, scene, client_as):
+    """Bank B's manager lists everything they can: none of bank A's objects appear, in any pagination mode."""
+    a_ids = {
+        scene["bank_a"],
+        scene["a1"],
+        scene["draft"],
+        scene["submitted"],
+        str(scene["job"]),
+        scene["report"],
+    }
+    client = client_as(world.user("other"))
+    for query in ("", "?pagination=cursor", "?search=甲", "?page_size=200"):
+        response = client.get(f"{API}{path}{query}")
+        if response.status_code == 400:  # no search on this list
+            continue
+        rows = response.json()["results"]
+        if path == "banks/":
+            assert {row["code"] for row in rows} <= {"bank-b"}
+            continue
+        assert not {row["id"] for row in rows} & a_ids, (path, query)
+        assert all(row.get("bank") in (None, world.banks["B"].pk) for row in rows if "bank" in row)
