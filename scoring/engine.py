@@ -86,6 +86,7 @@ __all__ = [
 
 # Part of every inputs hash: bump it when the arithmetic changes, so that stored scores are recomputed.
 ENGINE_VERSION = "1"
+_INF = math.inf
 RATED = "rated"
 COMPUTED = "computed"
 SOURCES = frozenset({RATED, COMPUTED})
@@ -467,9 +468,11 @@ class CompiledRubric:
             if r.value is None and not r.rationale and not r.data:
                 continue
             value = r.value
-            if value is not None:
-                value = _finite_number(value, f"rating of criterion {key!r}", allow_decimal=False) + 0.0
-            ratings[key] = value
+            if value is not None and not (
+                type(value) is float and -_INF < value < _INF
+            ):  # fast path: a float
+                value = _finite_number(value, f"rating of criterion {key!r}", allow_decimal=False)
+            ratings[key] = None if value is None else value + 0.0
             if r.rationale:
                 rationales[key] = r.rationale
             if r.data:

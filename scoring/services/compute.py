@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from django.db import connection, transaction
+from django.db.models import FloatField
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from partnerships.models import Initiative
@@ -37,6 +39,7 @@ class VersionBundle:
     computed: dict[str, str]  # criterion key -> source name
     rated_keys: tuple[str, ...]
     names: dict[str, tuple[str, str]]  # criterion key -> (Chinese, English) name
+    criterion_ids: dict[int, str]  # criterion id -> key
 
 
 def _build_bundle(version: RubricVersion) -> VersionBundle:
@@ -71,6 +74,7 @@ def _build_bundle(version: RubricVersion) -> VersionBundle:
         computed={c.key: c.computed_from for c in criteria if c.source == CriterionSource.COMPUTED},
         rated_keys=tuple(c.key for c in criteria if c.source != CriterionSource.COMPUTED),
         names={c.key: (c.name_zh_hans, c.name_en) for c in criteria},
+        criterion_ids={c.pk: c.key for c in criteria},
     )
 
 
@@ -171,11 +175,17 @@ def score_initiatives(
         return outcome
 
     chosen = _pick_assessments(initiative_version)
+    # Criterion ids map to keys in Python (no join), and values arrive as floats (no Decimal per row).
+    keys_by_id = {cid: key for b in bundles.values() for cid, key in b.criterion_ids.items()}
     ratings: dict[int, dict[str, tuple]] = {}
-    for aid, key, value, rationale in Rating.objects.filter(
-        assessment_id__in=[aid for aid, _s in chosen.values()]
-    ).values_list("assessment_id", "criterion__key", "value", "rationale"):
-        ratings.setdefault(aid, {})[key] = (value, rationale)
+    for aid, cid, value, rationale in (
+        Rating.objects.filter(assessment_id__in=[aid for aid, _s in chosen.values()])
+        .annotate(v=Cast("value", FloatField()))
+        .values_list("assessment_id", "criterion_id", "v", "rationale")
+    ):
+        key = keys_by_id.get(cid)
+        if key is not None:
+            ratings.setdefault(aid, {})[key] = (value, rationale)
 
     needed_sources = {name for b in bundles.values() for name in b.computed.values()}
     computed = {name: SOURCES[name](facts) for name in sorted(needed_sources)}
@@ -191,7 +201,7 @@ def score_initiatives(
         for key in bundle.rated_keys:
             entry = given.get(key)
             if entry is not None:
-                value = None if entry[0] is None else float(entry[0])
+                value = entry[0]
                 notes[key] = engine.RatingInput(key, value, entry[1])
                 if value is not None:
                     values[key] = value
