@@ -132,3 +132,48 @@ def test_beat_restarted_generates_one_report_per_period(taxonomy, workers, priva
     reports = Report.objects.filter(bank=bank)
     assert reports.count() == 1  # the same period, however often beat fired and restarted
     assert reports.get().status == "ready"
+
+
+def test_redis_down_while_the_api_takes_score_requests(taxonomy, workers, private_broker):
+    """Each request gets a clear answer (202 with a queued job); every accepted job completes once Redis is back."""
+    import datetime
+
+    from django.utils import timezone
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    from scoring.services.jobs import score_jobs_sweep
+    from tests.factories import MembershipFactory, UserFactory
+
+    settler = workers()
+    _settle_rubrics()
+    bank, ids = _portfolio(5)
+    analyst = UserFactory()
+    MembershipFactory(user=analyst, bank=bank, role="analyst")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=analyst).key}")
+
+    private_broker.stop()
+    answers = []
+    for initiative_id in ids:
+        started = time.monotonic()
+        response = client.post(f"/api/v1/initiatives/{initiative_id}/score/", format="json")
+        answers.append((response.status_code, time.monotonic() - started, response.json()))
+    assert all(status == 202 for status, _t, _b in answers), answers
+    assert max(t for _s, t, _b in answers) < 10  # no request hangs on the dead broker
+    jobs = [ScoreJob.objects.get(pk=body["id"]) for _s, _t, body in answers]
+    assert {job.status for job in jobs} == {JobStatus.QUEUED} and all(job.enqueued_at is None for job in jobs)
+    assert not Score.objects.filter(initiative__bank=bank).exists()  # nothing half-written
+
+    private_broker.start()
+    settler.stop()
+    workers()  # a worker that connects to the restarted broker
+    wait_for(
+        lambda: score_jobs_sweep(now=timezone.now() + datetime.timedelta(minutes=1)) >= len(jobs),
+        30,
+        interval=1,
+        message="the sweeper to re-enqueue the accepted jobs",
+    )
+    for job in jobs:
+        assert _wait_job(job, 60).status == JobStatus.SUCCEEDED
+    assert Score.objects.filter(initiative__bank=bank).count() == len(ids)
