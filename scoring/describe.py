@@ -23,6 +23,14 @@ def _label(choices, value: str) -> str:
     return str(choices(value).label) if value in choices.values else value
 
 
+def _period(period) -> str:
+    # scoring.sources marks a growth figure averaged over segments (weighted by their revenue) this way.
+    text = str(period or "")
+    if text.endswith(" (segments)"):
+        return text[: -len(" (segments)")] + _(", revenue-weighted over segments")
+    return text
+
+
 def _partner_strength(data: dict) -> str:
     parts = []
     for p in data.get("partners", []):
@@ -47,7 +55,7 @@ def _partner_strength(data: dict) -> str:
                 _("revenue growth %(g)s (%(period)s) → %(band)s")
                 % {
                     "g": _pct(p["revenue_growth_pct"]),
-                    "period": p.get("revenue_growth_period"),
+                    "period": _period(p.get("revenue_growth_period")),
                     "band": p["revenue_growth_band"],
                 }
             )
