@@ -3,14 +3,57 @@
 Columns: bank (code), code, title, description, pillar (key), scenario_types (keys, "|"-separated),
 partners ("partner_key:role|…"; role defaults to technology), status, start_date, end_date, and the
 data-sharing facts. Rows are matched on (bank, code): an existing initiative is updated, a new one created.
+
+A file is refused whole (nothing is read row by row) when it lacks bank or code, has a column not listed
+above or a column twice, or more than IMPORT_MAX_ROWS rows. On export a text cell that a spreadsheet would run
+as a formula (starting with = + - @, a tab or a carriage return) gets a leading apostrophe; on import that
+apostrophe is taken off again, so an exported file imports back unchanged.
 """
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
-from import_export import fields, resources, widgets
+from import_export import fields, resources, results, widgets
 
-from .choices import PartnerRole, PersonalDataCategory
+from .choices import STATUS_TRANSITIONS, InitiativeStatus, PartnerRole, PersonalDataCategory
 from .models import Bank, Initiative, InitiativePartner, Pillar, ScenarioType, TechPartner
+
+IMPORT_MAX_ROWS = 2000  # a bank's portfolio is hundreds of initiatives; a dry run costs ~40 queries a row
+
+# A cell starting with one of these is run as a formula by Excel / LibreOffice when the file is opened.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def escape_formula(value):
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
+
+
+def unescape_formula(value):
+    if isinstance(value, str) and value[:1] == "'" and value[1:].startswith(FORMULA_TRIGGERS):
+        return value[1:]
+    return value
+
+
+class PageError(results.Error):
+    """An import error as the importer sees it: the message only; the traceback stays in the DEBUG log."""
+
+    @property
+    def traceback(self):
+        return ""
+
+
+class StrictBooleanWidget(widgets.BooleanWidget):
+    """A yes/no cell: 1/0, true/false or empty; anything else ("maybe") is an error, never a silent False."""
+
+    def clean(self, value, row=None, **kwargs):
+        if isinstance(value, str):
+            value = value.strip()
+        if value in self.NULL_VALUES or value in self.TRUE_VALUES or value in self.FALSE_VALUES:
+            return super().clean(value, row, **kwargs)
+        raise ValueError(
+            _("“%(value)s” is not a yes/no value; use 1 or 0 (or true / false).") % {"value": value}
+        )
 
 
 class TenantBankWidget(widgets.ForeignKeyWidget):
@@ -99,6 +142,13 @@ class InitiativeResource(resources.ModelResource):
         super().__init__(**kwargs)
         self.user = user
         self.fields["bank"].widget = TenantBankWidget(user)
+        for name in ("security_assessment_done", "cross_border_transfer"):
+            self.fields[name].widget = StrictBooleanWidget()
+        # A TextField gets the plain Widget, which keeps an empty XLSX cell as None: NOT NULL would fail.
+        self.fields["description"].widget = widgets.CharWidget(allow_blank=True)
+
+    def get_error_result_class(self):
+        return PageError
 
     # --- export ---------------------------------------------------------------------------------------
     def dehydrate_bank(self, obj: Initiative) -> str:
@@ -110,12 +160,48 @@ class InitiativeResource(resources.ModelResource):
     def dehydrate_partners(self, obj: Initiative) -> str:
         return "|".join(f"{link.partner.key}:{link.role}" for link in obj.partner_links.all())
 
+    def export_resource(self, instance, selected_fields=None, **kwargs):
+        row = super().export_resource(instance, selected_fields, **kwargs)
+        return [escape_formula(value) for value in row]
+
     def filter_export(self, queryset, **kwargs):
         return queryset.select_related("bank", "pillar").prefetch_related(
             "scenario_types", "partner_links__partner"
         )
 
     # --- import ---------------------------------------------------------------------------------------
+    def before_import(self, dataset, **kwargs):
+        """Refuse the whole file, before any row is read: missing, unknown or repeated columns, too many rows."""
+        super().before_import(dataset, **kwargs)
+        headers = [h for h in (dataset.headers or []) if h not in (None, "")]
+        allowed = [f.column_name for f in self.get_import_fields()]
+        problems = []
+        missing = [c for c in self._meta.import_id_fields if c not in headers]
+        if missing:
+            problems.append(_("Required columns missing: %(columns)s.") % {"columns": ", ".join(missing)})
+        unknown = [h for h in headers if h not in allowed]
+        if unknown:
+            problems.append(
+                _("Unknown columns %(unknown)s; the columns are: %(allowed)s.")
+                % {"unknown": ", ".join(f"“{h}”" for h in unknown), "allowed": ", ".join(allowed)}
+            )
+        repeated = sorted({h for h in headers if headers.count(h) > 1})
+        if repeated:
+            problems.append(_("Columns given twice: %(columns)s.") % {"columns": ", ".join(repeated)})
+        if len(dataset) > IMPORT_MAX_ROWS:
+            problems.append(
+                _("The file has %(n)d rows; import at most %(max)d at a time.")
+                % {"n": len(dataset), "max": IMPORT_MAX_ROWS}
+            )
+        if problems:
+            del dataset[0 : len(dataset)]  # the rows are not read one by one: the file is refused as it is
+            raise ValueError(" ".join(str(p) for p in problems))
+
+    def before_import_row(self, row, **kwargs):
+        super().before_import_row(row, **kwargs)
+        for key, value in row.items():
+            row[key] = unescape_formula(value)
+
     def get_instance(self, instance_loader, row):
         # The (bank, code) lookup cleans the bank column first; report a bad bank as that field's error.
         try:
@@ -125,10 +211,12 @@ class InitiativeResource(resources.ModelResource):
 
     def import_instance(self, instance, row, **kwargs):
         errors: dict[str, list] = {}
+        before_status = instance.status if instance.pk else None
         try:
             super().import_instance(instance, row, **kwargs)
         except ValidationError as exc:
             errors = exc.update_error_dict(errors)
+        self._check_status_transition(before_status, instance.status, errors)
         categories = instance.personal_data_categories or []
         bad = [c for c in categories if c not in PersonalDataCategory.values]
         if bad:
@@ -140,6 +228,22 @@ class InitiativeResource(resources.ModelResource):
         instance._import_partners = self._parse_partners(row, errors)
         if errors:
             raise ValidationError(errors)
+
+    def _check_status_transition(self, before, after, errors) -> None:
+        """An update follows the status transitions, as in the admin form and the API."""
+        if before is None or after == before or after not in InitiativeStatus.values:
+            return
+        allowed = STATUS_TRANSITIONS.get(before, frozenset())
+        if after not in allowed:
+            errors.setdefault("status", []).append(
+                _("An initiative cannot go from “%(before)s” to “%(after)s”. Allowed next: %(allowed)s.")
+                % {
+                    "before": InitiativeStatus(before).label,
+                    "after": InitiativeStatus(after).label,
+                    "allowed": ", ".join(str(InitiativeStatus(s).label) for s in sorted(allowed))
+                    or _("none (final)"),
+                }
+            )
 
     def _parse_scenario_types(self, row, instance, errors) -> list[ScenarioType]:
         keys = ListWidget().clean(row.get("scenario_types"))

@@ -4,7 +4,7 @@ Lists, change pages, autocomplete, history and exports all start from ``get_quer
 makes another bank's object "not found" everywhere. Editing needs the analyst role in the object's bank.
 """
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.http import Http404
 from simple_history.admin import SimpleHistoryAdmin
@@ -48,7 +48,17 @@ class TenantScopedMixin:
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
-class TenantScopedAdmin(TenantScopedMixin, SimpleHistoryAdmin):
+class ReadOnlyHistoryMixin:
+    """History pages are for reading: a POST to a version page would save it (simple-history's revert form,
+    which only hides its button when reverting is disabled), bypassing the change permission."""
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method not in ("GET", "HEAD"):
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+
+class TenantScopedAdmin(ReadOnlyHistoryMixin, TenantScopedMixin, SimpleHistoryAdmin):
     """A ModelAdmin with change history whose history pages are scoped like everything else."""
 
     def get_history_queryset(self, request, history_manager, pk_name, object_id):

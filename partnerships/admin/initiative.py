@@ -1,17 +1,38 @@
 """Initiative admin: filters, bilingual search, partner autocomplete, inlines, history, import/export."""
 
-from django.contrib import admin
+import zipfile
+
+from django import forms
+from django.contrib import admin, messages
 from django.db.models import Prefetch
+from django.http import HttpResponseRedirect
+from django.template.defaultfilters import filesizeformat
+from django.urls import reverse
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportMixin
 from import_export.formats.base_formats import CSV, XLSX
+from import_export.forms import ImportForm
+from tablib import InvalidDimensions
 
 from ..forms import InitiativeAdminForm
 from ..models import KPI, Evidence, Initiative, InitiativePartner
 from ..resources import InitiativeResource
 from .base import TenantScopedAdmin, TenantScopedMixin
 from .filters import TenantBankFilter
+
+IMPORT_MAX_BYTES = 5 * 1024 * 1024  # uploaded files are not counted by DATA_UPLOAD_MAX_MEMORY_SIZE
+
+
+class InitiativeImportForm(ImportForm):
+    def clean_import_file(self):
+        upload = self.cleaned_data["import_file"]
+        if upload.size > IMPORT_MAX_BYTES:
+            raise forms.ValidationError(
+                _("The file is %(size)s; import files of at most %(max)s (split it into several files).")
+                % {"size": filesizeformat(upload.size), "max": filesizeformat(IMPORT_MAX_BYTES)}
+            )
+        return upload
 
 
 class InitiativePartnerInline(TenantScopedMixin, admin.TabularInline):
@@ -41,6 +62,7 @@ class InitiativeAdmin(ImportExportMixin, TenantScopedAdmin):
     form = InitiativeAdminForm
     resource_classes = [InitiativeResource]
     formats = [CSV, XLSX]
+    import_form_class = InitiativeImportForm
     inlines = [InitiativePartnerInline, KPIInline, EvidenceInline]
     list_display = ["code", "title", "bank", "pillar", "status", "partner_list", "updated_at"]
     list_display_links = ["code", "title"]
@@ -108,6 +130,61 @@ class InitiativeAdmin(ImportExportMixin, TenantScopedAdmin):
 
     def get_export_resource_kwargs(self, request, **kwargs):
         return {**super().get_export_resource_kwargs(request, **kwargs), "user": request.user}
+
+    def add_data_read_fail_error_to_form(self, form, e):
+        if isinstance(e, UnicodeDecodeError):
+            form.add_error(
+                "import_file",
+                _(
+                    "This file is not UTF-8 text (it may be GBK / GB18030). In Excel save it as "
+                    "“CSV UTF-8 (Comma delimited)”, or import the XLSX workbook instead."
+                ),
+            )
+        elif isinstance(e, zipfile.BadZipFile):
+            form.add_error(
+                "import_file",
+                _(
+                    "This file is not an XLSX workbook; choose the format that matches the file (CSV or XLSX)."
+                ),
+            )
+        elif isinstance(e, InvalidDimensions):
+            form.add_error(
+                "import_file",
+                _("A row has more cells than the header row; check for unquoted commas in the text."),
+            )
+        else:
+            super().add_data_read_fail_error_to_form(form, e)
+
+    def get_import_data_kwargs(self, **kwargs):
+        # All or nothing at the confirm step too: a row that has become invalid since the dry run (a partner
+        # deleted meanwhile) rolls the whole import back instead of writing the other rows.
+        return {**super().get_import_data_kwargs(**kwargs), "rollback_on_validation_errors": True}
+
+    def process_import(self, request, **kwargs):
+        try:
+            return super().process_import(request, **kwargs)
+        except FileNotFoundError:  # confirmed twice (double click, back button) or the upload has expired
+            self.message_user(
+                request,
+                _(
+                    "That upload is no longer available (already imported, or expired); choose the file again."
+                ),
+                messages.ERROR,
+            )
+            return HttpResponseRedirect(reverse("admin:partnerships_initiative_import"))
+
+    def process_result(self, result, request):
+        if result.has_errors() or result.has_validation_errors():
+            self.message_user(
+                request,
+                _(
+                    "Nothing was imported: the file no longer passes the checks it passed in the preview "
+                    "(the data changed meanwhile). Choose the file again to see the errors."
+                ),
+                messages.ERROR,
+            )
+            return HttpResponseRedirect(reverse("admin:partnerships_initiative_import"))
+        return super().process_result(result, request)
 
     def save_model(self, request, obj, form, change):
         if not change and obj.owner_id is None:

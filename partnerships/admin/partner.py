@@ -4,6 +4,7 @@ from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
 from ..models import PartnerMetric, TechPartner
+from .base import ReadOnlyHistoryMixin
 
 
 class PartnerMetricInline(admin.TabularInline):
@@ -13,14 +14,14 @@ class PartnerMetricInline(admin.TabularInline):
 
 
 @admin.register(TechPartner)
-class TechPartnerAdmin(SimpleHistoryAdmin):
+class TechPartnerAdmin(ReadOnlyHistoryMixin, SimpleHistoryAdmin):
     list_display = ["key", "name_zh_hans", "name_en", "ticker"]
     search_fields = ["key", "name_zh_hans", "name_en", "ticker"]
     inlines = [PartnerMetricInline]
 
 
 @admin.register(PartnerMetric)
-class PartnerMetricAdmin(SimpleHistoryAdmin):
+class PartnerMetricAdmin(ReadOnlyHistoryMixin, SimpleHistoryAdmin):
     list_display = ["partner", "metric", "segment", "period", "value", "unit"]
     list_filter = ["metric", "partner", "period", "unit"]
     search_fields = ["partner__name_zh_hans", "partner__name_en", "metric", "segment", "source"]
