@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 from django import forms
 from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext_lazy as _
@@ -90,6 +92,18 @@ class IdFilter(filters.Filter):
         super().__init__(*args, **kwargs)
 
 
+class UtcIsoDateTimeFilter(filters.IsoDateTimeFilter):
+    """An ISO 8601 date-time, compared in UTC: ISO allows offsets (e.g. -19:47) that PostgreSQL refuses."""
+
+    def filter(self, qs, value):
+        if value is not None and value.tzinfo is not None:
+            try:
+                value = value.astimezone(datetime.UTC)
+            except OverflowError:  # beyond the range of dates: nothing changed after it, or everything did
+                return qs.none() if value.year > 1 else qs
+        return super().filter(qs, value)
+
+
 class InitiativeFilter(filters.FilterSet):
     pillar = filters.ChoiceFilter(field_name="pillar_id", choices=PillarKey.choices, label=_("Pillar key"))
     status = filters.MultipleChoiceFilter(
@@ -100,7 +114,7 @@ class InitiativeFilter(filters.FilterSet):
     scenario_type = filters.CharFilter(
         method="filter_scenario_type", max_length=64, label=_("Scenario type key")
     )
-    updated_since = filters.IsoDateTimeFilter(
+    updated_since = UtcIsoDateTimeFilter(
         field_name="updated_at", lookup_expr="gte", label=_("Changed at or after (ISO 8601 date-time)")
     )
 

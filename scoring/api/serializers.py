@@ -159,7 +159,7 @@ class JobScoreSerializer(serializers.ModelSerializer):
 
 
 class ScoreJobSerializer(serializers.ModelSerializer):
-    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     initiatives = serializers.ListField(
         source="initiative_ids",
         child=serializers.IntegerField(),
@@ -457,7 +457,7 @@ class RatingSerializer(serializers.ModelSerializer):
 
 class AssessmentSerializer(serializers.ModelSerializer):
     author = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    approved_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    approved_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     initiative_title = serializers.CharField(source="initiative.title", read_only=True)
     ratings = RatingSerializer(many=True, read_only=True)
 
