@@ -54,3 +54,22 @@ check-migrations: install
 
 clean:
 	rm -rf var/db.sqlite3* var/broker var/cache
+
+# Benchmarks (issue 7) on real PostgreSQL (database scorecard_bench), Redis (db 9), Celery and gunicorn, which
+# the suite starts and stops itself; one table at the end. `make bench` (under 15 min; needs wrk:
+# `apt-get install -y wrk`) also writes docs/performance.md; `make bench-smoke` (CI) fails when a path turns per-row.
+BENCH_ARGS ?=
+.PHONY: bench bench-smoke
+
+bench: messages
+	$(PY) -m bench.run --write-doc docs/performance.md $(BENCH_ARGS)
+
+bench-smoke: messages
+	$(PY) -m bench.run --smoke $(BENCH_ARGS)
+
+# The long fuzzing run: every API operation with 200 generated requests each (the test suite runs 10).
+FUZZ_EXAMPLES ?= 200
+.PHONY: fuzz
+fuzz: install
+	SCHEMATHESIS_MAX_EXAMPLES=$(FUZZ_EXAMPLES) SCHEMATHESIS_DERANDOMIZE=0 DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
+		$(VENV)/bin/pytest tests/api/test_fuzz.py -p no:cacheprovider $(PYTEST_ARGS)
