@@ -1037,11 +1037,36 @@ def parse_args(argv=None):
     return args
 
 
+def take_lock(args):
+    """One bench run at a time per database / Redis db: a second run would drop the first one's database."""
+    import fcntl
+
+    lock_path = Path(tempfile.gettempdir()) / f"scorecard-bench-{args.db_name}.lock"
+    handle = open(lock_path, "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "?"
+        print(
+            f"bench: another bench run (pid {holder}) is using database {args.db_name} and {args.redis_url}; "
+            "wait for it, or give this one --db-name and --redis-url of its own",
+            file=sys.stderr,
+        )
+        sys.exit(2)
+    handle.seek(0)
+    handle.truncate()
+    handle.write(str(os.getpid()))
+    handle.flush()
+    return handle  # held (and the lock with it) until this process ends
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     if args.embedded_child:
         embedded_child(args.embedded_child, args.n)
         return 0
+    _lock = take_lock(args)  # held until this process ends
 
     def on_term(signum, frame):
         raise KeyboardInterrupt(f"signal {signum}")
@@ -1204,8 +1229,7 @@ def main(argv=None) -> int:
             share = rate / ceiling
             target, status = "—", ""
             if n == 100_000:
-                target = f"≥ {T_RESCORE_RATE:,}/s and ≥ {T_RESCORE_SHARE:.0%} of ceiling"
-                status = verdict(rate >= T_RESCORE_RATE and share >= T_RESCORE_SHARE)
+                target, status = f"≥ {T_RESCORE_RATE:,}/s", verdict(rate >= T_RESCORE_RATE)
             res.add(
                 Row(
                     f"bulk re-score N={n:,} (score --all → last Score; median of {d['reps']})",
@@ -1216,6 +1240,15 @@ def main(argv=None) -> int:
                     status,
                 )
             )
+            if n == 100_000:
+                res.add(
+                    Row(
+                        "bulk re-score N=100,000: end to end / ceiling",
+                        f"{share:.0%}",
+                        target=f"≥ {T_RESCORE_SHARE:.0%}",
+                        status=verdict(share >= T_RESCORE_SHARE),
+                    )
+                )
         if 10_000 in per_size and 100_000 in per_size:
             a = per_size[100_000]["e2e_s"] / 100_000 * 1e6
             b = per_size[10_000]["e2e_s"] / 10_000 * 1e6
