@@ -261,9 +261,10 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
-        "rest_framework.throttling.ScopedRateThrottle",
+        # DRF's throttles counted in fixed windows: one Redis round trip a request (see the module).
+        "partnerships.api.throttling.AnonRateThrottle",
+        "partnerships.api.throttling.UserRateThrottle",
+        "partnerships.api.throttling.ScopedRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": API_THROTTLE_RATES,
     # Anonymous callers are throttled by address; trust X-Forwarded-For only behind this many proxies.

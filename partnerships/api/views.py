@@ -6,13 +6,16 @@ the current score, score filters and the scoring actions, and is the one the rou
 
 from __future__ import annotations
 
+from django.db import transaction
 from django.db.models import Prefetch
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.exceptions import AuthenticationFailed
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.generics import get_object_or_404
+from rest_framework.permissions import SAFE_METHODS, IsAuthenticated
 from rest_framework.response import Response
 
 from ..models import (
@@ -29,6 +32,7 @@ from ..models import (
 from ..services.initiatives import initiative_create, initiative_delete, initiative_update
 from .filters import ApiSearchFilter, InitiativeFilter, KPIFilter, StrictOrderingFilter
 from .permissions import BankRolePermission
+from .readers import InitiativeReader
 from .serializers import (
     BankSerializer,
     InitiativeSerializer,
@@ -88,6 +92,25 @@ class ApiViewMixin(ThrottleRefusalsMixin):
     @property
     def throttle_scope(self) -> str | None:
         return self.action_throttles.get(getattr(self, "action", None))
+
+    # Reads outside a transaction, writes inside one. ATOMIC_REQUESTS would wrap every request, reads too, in
+    # BEGIN … COMMIT: two round trips a read for nothing. Writes keep exactly what ATOMIC_REQUESTS gave them:
+    # one transaction for the whole request, rolled back by DRF's handler (set_rollback) on any error answer.
+    # The error handler rolls back only the transaction the view opened (``atomic_request``, config.api_errors).
+    @method_decorator(transaction.non_atomic_requests)
+    def dispatch(self, request, *args, **kwargs):
+        self.atomic_request = request.method not in SAFE_METHODS
+        if not self.atomic_request:
+            return super().dispatch(request, *args, **kwargs)
+        with transaction.atomic():
+            return super().dispatch(request, *args, **kwargs)
+
+    def filter_queryset(self, queryset):
+        # List filters, search and ordering select and order lists; an object named by its URL is found (or
+        # not) whatever the query string says, without building a FilterSet for it.
+        if getattr(self, "action", None) == "list":
+            return super().filter_queryset(queryset)
+        return queryset
 
     def get_cursor_ordering(self, request, queryset) -> tuple[str, ...]:
         action = getattr(self, "action", None)
@@ -164,8 +187,16 @@ class InitiativeViewSet(ApiViewMixin, viewsets.ModelViewSet):
     search_fields = INITIATIVE_SEARCH_FIELDS
     ordering_fields = ["updated_at", "title", "code", "created_at", "id"]
     ordering = ["-updated_at"]
+    # Lists and details are read by the reader (values rows, the serializer's own field formatting); every
+    # other action, the browsable API's forms and the schema use the serializer.
+    reader = InitiativeReader(InitiativeSerializer)
+    reader_actions = ("list", "retrieve")
 
     def get_queryset(self):
+        if self.action in self.reader_actions:
+            return Initiative.objects.for_user(
+                self.request.user
+            )  # the reader names its own columns and joins
         links = InitiativePartner.objects.select_related("partner").order_by("role", "partner__key")
         return (
             Initiative.objects.for_user(self.request.user)
@@ -175,6 +206,19 @@ class InitiativeViewSet(ApiViewMixin, viewsets.ModelViewSet):
                 Prefetch("scenario_types", queryset=ScenarioType.objects.order_by("position", "key")),
             )
         )
+
+    def list(self, request, *args, **kwargs):
+        queryset = self.reader.values(self.filter_queryset(self.get_queryset()))
+        page = self.paginate_queryset(queryset)
+        if page is None:
+            return Response(self.reader.represent(queryset))
+        return self.get_paginated_response(self.reader.represent(page))
+
+    def retrieve(self, request, *args, **kwargs):
+        lookup = self.kwargs[self.lookup_url_kwarg or self.lookup_field]
+        row = get_object_or_404(self.reader.values(self.get_queryset()), **{self.lookup_field: lookup})
+        self.check_object_permissions(request, row)
+        return Response(self.reader.represent([row])[0])
 
     def _reloaded(self, initiative: Initiative) -> Initiative:
         return self.get_queryset().get(pk=initiative.pk)

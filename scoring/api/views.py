@@ -28,6 +28,7 @@ from rest_framework.views import APIView
 from config.api_errors import errors
 from partnerships.api.filters import StrictOrderingFilter
 from partnerships.api.permissions import SuperuserWritePermission
+from partnerships.api.readers import InitiativeReader, Nested
 from partnerships.api.views import ApiViewMixin, InitiativeViewSet, ThrottleRefusalsMixin
 from partnerships.models import Initiative
 
@@ -97,6 +98,20 @@ def accepted_job(request, job: ScoreJob) -> Response:
 
 
 # --- Initiatives with scores ---------------------------------------------------------------------------
+# CurrentScoreSerializer's fields as columns of an initiative's values row (null score: no current score).
+CURRENT_SCORE_COLUMNS = Nested(
+    present="current_score__score",
+    columns={
+        "score": "current_score__score",
+        "total": "current_score__total",
+        "tier": "current_score__tier",
+        "gate_passed": "current_score__gate_passed",
+        "provisional": "current_score__provisional",
+        "confidence": "current_score__confidence",
+        "rubric_version": "current_score__rubric_version",
+        "computed_at": "current_score__computed_at",
+    },
+)
 _WRITE_ERRORS = errors(400, 409)
 
 
@@ -134,6 +149,14 @@ class ScoredInitiativeViewSet(InitiativeViewSet):
     action_roles = {"score": "analyst"}
     action_throttles = {"score": SCORING_THROTTLE}
     action_cursor_ordering = {"scores": ("-computed_at", "-id")}
+
+    reader = InitiativeReader(
+        ScoredInitiativeSerializer,
+        nested={"current_score": CURRENT_SCORE_COLUMNS},
+        extra_columns=(
+            "score_total",
+        ),  # a cursor page ordered by score_total reads its position from the row
+    )
 
     def get_queryset(self):
         if self.action in ("score", "scores"):

@@ -216,6 +216,35 @@ def test_429_for_scoring_requests(world, client_as, monkeypatch, fresh_throttle_
     assert client.get(INITIATIVES).status_code == 200  # reads are not in that scope
 
 
+def test_the_throttle_counts_in_redis_one_round_trip_a_request(world, client_as, monkeypatch):
+    """The production path: the default cache is Redis; one counter per user and window, with an expiry."""
+    from django.core.cache import caches
+    from django.core.cache.backends.redis import RedisCache
+
+    from partnerships.api.throttling import UserRateThrottle
+
+    cache = caches["default"]
+    assert isinstance(cache, RedisCache)
+    prefix = f"throttle-test-{uuid.uuid4().hex}"
+    monkeypatch.setattr(UserRateThrottle, "cache_format", prefix + "_%(scope)s_%(ident)s")
+    monkeypatch.setitem(SimpleRateThrottle.THROTTLE_RATES, "user", "3/minute")
+    window_start = 1_800_000_000 // 60 * 60
+    monkeypatch.setattr(UserRateThrottle, "timer", lambda self: window_start + 20.5)
+    client = client_as(world.user("viewer"))
+    assert [client.get(INITIATIVES).status_code for _ in range(3)] == [200, 200, 200]
+    response = client.get(INITIATIVES)
+    assert_error(response, 429, "throttled")
+    assert int(response["Retry-After"]) == 40  # the rest of the window (39.5 s), rounded up as DRF does
+    viewer_id = world.user("viewer").pk
+    key = cache.make_and_validate_key(f"{prefix}_user_{viewer_id}:{window_start // 60}")
+    client_redis = cache._cache.get_client(key)
+    assert int(client_redis.get(key)) == 4
+    assert 0 < client_redis.ttl(key) <= 61
+    # The next window starts afresh.
+    monkeypatch.setattr(UserRateThrottle, "timer", lambda self: window_start + 60.5)
+    assert client.get(INITIATIVES).status_code == 200
+
+
 # --- Text in Chinese and emoji ---------------------------------------------------------------------------
 def test_chinese_and_emoji_round_trip(world, client_as):
     title = "微信支付 🚀 场景合作"
