@@ -23,6 +23,7 @@ from .build import STALE_NEVER, STALE_OLD, STALE_OUTDATED
 
 LOWEST_KPIS_SHOWN = 10
 STALE_SHOWN = 50
+FAILED_SHOWN = 50
 
 STALE_LABELS = {
     STALE_NEVER: gettext_lazy("Never scored"),
@@ -141,6 +142,22 @@ def _charts(payload: dict, pillar_names: dict[str, str]) -> dict[str, charts.Cha
     return {"tiers": tiers, "histogram": histogram, "pillars": pillars, "partners": partners}
 
 
+def truncation_note(shown: int, listed: int, total: int) -> str:
+    """What a list on the page leaves out, and what the downloads hold ("" when the page shows everything)."""
+    if shown >= total:
+        return ""
+    if listed >= total:
+        return _(
+            "The first %(shown)s of %(total)s are listed here; the CSV and XLSX downloads list them all."
+        ) % {
+            "shown": shown,
+            "total": total,
+        }
+    return _(
+        "The first %(shown)s of %(total)s are listed here; the CSV and XLSX downloads list the first %(listed)s."
+    ) % {"shown": shown, "total": total, "listed": listed}
+
+
 def report_context(payload: dict) -> dict:
     """Everything the template needs, in the active language (call inside translation.override)."""
     pillar_names = _pillar_names(payload)
@@ -155,7 +172,7 @@ def report_context(payload: dict) -> dict:
     }
     failed = payload["failed_gates"]
     failed_items = []
-    for item in with_pillar(failed["items"]):
+    for item in with_pillar(failed["items"][:FAILED_SHOWN]):
         gates = [
             {
                 **g,
@@ -204,7 +221,10 @@ def report_context(payload: dict) -> dict:
             {**i, "reason_label": stale_reasons.get(i["reason"], i["reason"])}
             for i in with_pillar(stale["items"][:STALE_SHOWN])
         ],
-        "stale_truncated": len(stale["items"]) > STALE_SHOWN,
+        "stale_note": truncation_note(
+            min(len(stale["items"]), STALE_SHOWN), len(stale["items"]), stale["count"]
+        ),
+        "failed_note": truncation_note(len(failed_items), len(failed["items"]), failed["count"]),
         "coverage_pillars": with_pillar(coverage["pillars"]),
         "pillar_gaps": [pillar_names.get(p, p) for p in coverage["pillar_gaps"]],
         "scenario_gaps": [t for t in scenario_types if not t["live"]],
@@ -213,7 +233,7 @@ def report_context(payload: dict) -> dict:
         "kpi_lowest": with_pillar(
             [k for k in kpis["items"] if k["attainment"] is not None][:LOWEST_KPIS_SHOWN]
         ),
-        "kpi_count": len(kpis["items"]),
+        "kpi_count": kpis.get("count", len(kpis["items"])),  # reports before list limits have no count
         "concentration": conc,
         "concentration_level": str(CONCENTRATION_LEVELS.get(conc["level"], conc["level"])),
         "partners": partners,

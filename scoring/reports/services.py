@@ -59,15 +59,20 @@ def _bank_or_error(bank_id: int | None) -> Bank | None:
     return bank
 
 
+# A ready report's payload and HTML run to megabytes at portfolio scale: rows are found and locked without them.
+HEAVY_FIELDS = ("payload", "html")
+
+
 def _claim(kind: str, bank_id: int | None, start: datetime.date, end: datetime.date) -> Report:
     """Find or create the report row; concurrent first runs meet at the unique constraint."""
+    rows = Report.objects.defer(*HEAVY_FIELDS)
     try:
         with transaction.atomic():
-            report, _created = Report.objects.get_or_create(
+            report, _created = rows.get_or_create(
                 kind=kind, bank_id=bank_id, period_start=start, defaults={"period_end": end}
             )
     except IntegrityError:
-        report = Report.objects.get(kind=kind, bank_id=bank_id, period_start=start)
+        report = rows.get(kind=kind, bank_id=bank_id, period_start=start)
     return report
 
 
@@ -94,7 +99,7 @@ def report_generate(
     report = _claim(kind, bank_id, start, end)
 
     with transaction.atomic():
-        report = Report.objects.select_for_update().get(pk=report.pk)
+        report = Report.objects.select_for_update().defer(*HEAVY_FIELDS).get(pk=report.pk)
         if report.status == ReportStatus.READY and not force:
             return report
         report.status = ReportStatus.RUNNING
@@ -107,7 +112,12 @@ def report_generate(
         language = settings.LANGUAGE_CODE
         html = report_render(payload, language=language)
         with transaction.atomic():
-            report = Report.objects.select_for_update(of=("self",)).select_related("bank").get(pk=report.pk)
+            report = (
+                Report.objects.select_for_update(of=("self",))
+                .select_related("bank")
+                .defer(*HEAVY_FIELDS)
+                .get(pk=report.pk)
+            )
             if report.status == ReportStatus.READY and not force:
                 return report  # a concurrent run finished first; its result stands (and was e-mailed once)
             report.payload = payload

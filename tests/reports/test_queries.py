@@ -24,10 +24,10 @@ PILLARS = ["scenario", "data_sharing", "smart_banking"]
 STATUSES = ["live", "pilot", "idea", "live", "retired"]
 FIRST_WEEK = datetime.date(2024, 11, 4)
 SECOND_WEEK = datetime.date(2024, 11, 11)
-# Pillars, pillar × status, totals map, score aggregate, top/bottom (window functions), previous report,
-# movers' details, gate names, failed gates, stale counts, stale list, scenario coverage, KPI means by pillar,
-# KPI list, partner participations.
-EXPECTED_QUERIES = 15
+# Pillars, pillar × status, totals map, score aggregate, top five, bottom five, previous report, movers'
+# details, gate names, failed gates' counts, failed gates' list, published versions, stale counts, stale list,
+# scenario coverage, KPI figures, listed KPIs' details, partner participations.
+EXPECTED_QUERIES = 18
 
 
 def _portfolio(code: str, size: int, partners) -> object:
@@ -87,3 +87,43 @@ def test_all_banks_payload_has_the_same_query_count(rubrics, partners):
             kind="weekly_portfolio", bank=None, period_start=SECOND_WEEK, period_end=SECOND_WEEK
         )
     assert len(queries.captured_queries) == EXPECTED_QUERIES - 1  # no previous report, so no movers' query
+
+
+def test_long_lists_keep_the_most_urgent_items_and_every_count(rubrics, partners, settings):
+    """Past SCORECARD_REPORT_LIST_LIMIT the lists keep their most urgent items; counts cover every item."""
+    bank, _initiatives = _portfolio("cap", 40, list(partners.values()))
+    full = report_payload_build(
+        kind="weekly_portfolio", bank=bank, period_start=SECOND_WEEK, period_end=SECOND_WEEK
+    )
+    settings.SCORECARD_REPORT_LIST_LIMIT = 3
+    capped = report_payload_build(
+        kind="weekly_portfolio", bank=bank, period_start=SECOND_WEEK, period_end=SECOND_WEEK
+    )
+    for section in ("failed_gates", "stale", "kpis"):
+        assert len(full[section]["items"]) > 3, section  # the portfolio really is longer than the limit
+        assert capped[section]["items"] == full[section]["items"][:3], section
+        assert capped[section]["count"] == full[section]["count"] == len(full[section]["items"]), section
+    assert capped["failed_gates"]["by_gate"] == full["failed_gates"]["by_gate"]
+    assert capped["stale"]["by_reason"] == full["stale"]["by_reason"]
+    assert capped["kpis"]["by_pillar"] == full["kpis"]["by_pillar"]
+    # Most urgent first: the lowest totals among failed gates, the lowest attainment among KPIs.
+    totals = [item["total"] for item in full["failed_gates"]["items"]]
+    assert totals == sorted(totals)
+    attainments = [item["attainment"] for item in full["kpis"]["items"] if item["attainment"] is not None]
+    assert attainments == sorted(attainments)
+
+
+def test_the_page_says_what_the_lists_leave_out(rubrics, partners, settings):
+    from django.utils import translation
+
+    from scoring.reports.render import report_render
+
+    settings.SCORECARD_REPORT_LIST_LIMIT = 2
+    bank, _initiatives = _portfolio("note", 40, list(partners.values()))
+    payload = report_payload_build(
+        kind="weekly_portfolio", bank=bank, period_start=SECOND_WEEK, period_end=SECOND_WEEK
+    )
+    with translation.override("en"):
+        html = report_render(payload, language="en")
+    count = payload["failed_gates"]["count"]
+    assert f"The first 2 of {count} are listed here; the CSV and XLSX downloads list the first 2." in html
