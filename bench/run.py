@@ -999,6 +999,9 @@ def parse_args(argv=None):
     parser.add_argument(
         "--reps", type=int, help="repetitions per size (default 3; smoke 1); medians reported"
     )
+    parser.add_argument(
+        "--pool", choices=["prefork", "threads"], default="prefork", help="the worker's pool (-c 2 either way)"
+    )
     parser.add_argument("--skip-http", action="store_true", help="no gunicorn / wrk")
     parser.add_argument("--skip-embedded", action="store_true", help="no SQLite + filesystem-broker run")
     parser.add_argument(
@@ -1125,6 +1128,7 @@ def main(argv=None) -> int:
                 "-A",
                 "config",
                 "worker",
+                f"--pool={args.pool}",
                 "-c",
                 "2",
                 "--loglevel=INFO",

@@ -41,3 +41,35 @@ def test_check_deploy_is_clean_when_configured():
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "no issues" in done.stdout
+
+
+def _installed_apps_as(argv: list[str]) -> list[str]:
+    code = (
+        "import sys, json; sys.argv = json.loads(sys.argv[1]); import django; django.setup(); "
+        "from django.apps import apps; from django.contrib import admin; "
+        "print(json.dumps([[c.name for c in apps.get_app_configs()], len(admin.site._registry)]))"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    env["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
+    import json
+
+    done = subprocess.run(
+        [sys.executable, "-c", code, json.dumps(argv)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_celery_processes_leave_out_what_only_serves_http():
+    web_apps, web_admin = _installed_apps_as(["manage.py", "runserver"])
+    worker_apps, worker_admin = _installed_apps_as(["/venv/bin/celery", "-A", "config", "worker"])
+    beat_apps, _ = _installed_apps_as(["/venv/bin/celery", "-A", "config", "beat"])
+    http_only = {"drf_spectacular", "drf_spectacular_sidecar", "import_export"}
+    assert http_only <= set(web_apps) and web_admin > 10  # the admin's modules were discovered
+    assert not http_only & set(worker_apps) and worker_admin == 0
+    assert worker_apps == beat_apps == [a for a in web_apps if a not in http_only]  # every model app stays

@@ -5,6 +5,7 @@ whole service (web, worker, beat) runs with no outside server. ``DATABASE_URL`` 
 to PostgreSQL and Redis.
 """
 
+import sys
 from pathlib import Path
 
 import environ
@@ -28,8 +29,12 @@ WSGI_APPLICATION = "config.wsgi.application"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 SIMPLE_HISTORY_REVERT_DISABLED = True  # a revert would bypass validation and tenancy checks
 
+# A Celery worker or beat process serves no HTTP: it loads the admin app without autodiscovering every app's
+# admin module (and with them import-export's resources, openpyxl, tablib) and leaves out the apps that only
+# serve HTTP: less memory in each of a prefork worker's three processes (docs/performance.md).
+IS_CELERY_PROCESS = Path(sys.argv[0]).name == "celery" and any(a in sys.argv for a in ("worker", "beat"))
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "django.contrib.admin.apps.SimpleAdminConfig" if IS_CELERY_PROCESS else "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -48,6 +53,10 @@ INSTALLED_APPS = [
     "partnerships",
     "scoring",
 ]
+if IS_CELERY_PROCESS:  # apps with no models that serve only HTTP: the API schema, its assets, admin import/export
+    INSTALLED_APPS = [
+        a for a in INSTALLED_APPS if a not in ("drf_spectacular", "drf_spectacular_sidecar", "import_export")
+    ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
