@@ -89,20 +89,35 @@ def partner_strength(initiatives: list[InitiativeFacts]) -> dict[int, formulas.F
         )
     )
     figures = _latest_partner_figures(link[1] for link in links)
-    partners: dict[int, list[formulas.PartnerFigures]] = defaultdict(list)
+    by_initiative: dict[int, list[tuple]] = defaultdict(list)
     for initiative_id, partner_id, role, name in links:
-        f = figures.get(partner_id, {})
-        partners[initiative_id].append(
-            formulas.PartnerFigures(
-                name=name,
-                role=role,
-                market_cap_change_pct=f.get("market_cap_change_pct"),
-                market_cap_period=f.get("market_cap_period"),
-                revenue_growth_pct=f.get("revenue_growth_pct"),
-                revenue_growth_period=f.get("revenue_growth_period"),
-            )
-        )
-    return {i: formulas.partner_strength(sorted(partners.get(i, []), key=lambda p: p.name)) for i in ids}
+        by_initiative[initiative_id].append((name, role, partner_id))
+
+    # The result depends only on the initiative's (partner, role) pairs, and a portfolio repeats a few dozen
+    # of them: each distinct set goes through the formula once per chunk. Results are not modified by readers.
+    memo: dict[tuple, formulas.FormulaResult] = {}
+
+    def result_for(pairs: list[tuple]) -> formulas.FormulaResult:
+        key = tuple(sorted(pairs))
+        found = memo.get(key)
+        if found is None:
+            partners = []
+            for name, role, partner_id in key:
+                f = figures.get(partner_id, {})
+                partners.append(
+                    formulas.PartnerFigures(
+                        name=name,
+                        role=role,
+                        market_cap_change_pct=f.get("market_cap_change_pct"),
+                        market_cap_period=f.get("market_cap_period"),
+                        revenue_growth_pct=f.get("revenue_growth_pct"),
+                        revenue_growth_period=f.get("revenue_growth_period"),
+                    )
+                )
+            found = memo[key] = formulas.partner_strength(partners)
+        return found
+
+    return {i: result_for(by_initiative.get(i, [])) for i in ids}
 
 
 def kpi_attainment(initiatives: list[InitiativeFacts]) -> dict[int, formulas.FormulaResult]:
