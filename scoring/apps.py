@@ -12,7 +12,7 @@ class ScoringConfig(AppConfig):
     def ready(self) -> None:
         from partnerships.auth import register_model_rule
 
-        from . import receivers  # noqa: F401
+        from . import lookups, receivers  # noqa: F401
 
         for model in ("rubric", "rubricversion", "criterion"):
             register_model_rule("scoring", model, "viewer", None)  # authored by superusers

@@ -24,6 +24,8 @@ from partnerships.models import KPI, InitiativePartner, KPIObservation, PartnerM
 
 from . import formulas
 
+# Chunks filter by ``initiative_id__any_of`` (scoring.lookups): one array parameter, not 500 placeholders.
+
 
 @dataclass
 class InitiativeFacts:
@@ -84,7 +86,7 @@ def _latest_partner_figures(partner_ids: Iterable[int]) -> dict[int, dict]:
 def partner_strength(initiatives: list[InitiativeFacts]) -> dict[int, formulas.FormulaResult]:
     ids = [i.id for i in initiatives]
     links = list(
-        InitiativePartner.objects.filter(initiative_id__in=ids).values_list(
+        InitiativePartner.objects.filter(initiative_id__any_of=ids).values_list(
             "initiative_id", "partner_id", "role", "partner__name_zh_hans"
         )
     )
@@ -126,7 +128,7 @@ def kpi_attainment(initiatives: list[InitiativeFacts]) -> dict[int, formulas.For
         KPIObservation.objects.filter(kpi=OuterRef("pk")).order_by("-observed_on", "-id").values("value")[:1]
     )
     rows = (
-        KPI.objects.filter(initiative_id__in=ids)
+        KPI.objects.filter(initiative_id__any_of=ids)
         .annotate(latest=Subquery(latest))
         .order_by("initiative_id", "id")
         .values_list("initiative_id", "name", "baseline", "target", "latest")

@@ -110,7 +110,7 @@ class ChunkOutcome:
 def _pick_assessments(initiative_version: dict[int, int]) -> dict[int, tuple[int, str]]:
     """The assessment each initiative is scored on: its latest approved one, else its latest of any status."""
     rows = Assessment.objects.filter(
-        initiative_id__in=list(initiative_version), rubric_version_id__in=set(initiative_version.values())
+        initiative_id__any_of=list(initiative_version), rubric_version_id__in=set(initiative_version.values())
     ).values_list("id", "initiative_id", "rubric_version_id", "status", "updated_at")
     best: dict[int, tuple] = {}
     for aid, iid, vid, status, updated in rows:
@@ -147,7 +147,7 @@ def score_initiatives(
 ) -> ChunkOutcome:
     """Score the given initiatives (of one bank, when ``bank_id`` is given) and store new Scores."""
     outcome = ChunkOutcome()
-    qs = Initiative.objects.filter(id__in=initiative_ids)
+    qs = Initiative.objects.filter(id__any_of=initiative_ids)  # scoring.lookups
     if bank_id is not None:
         qs = qs.filter(bank_id=bank_id)
     rows = list(
