@@ -53,7 +53,9 @@ INSTALLED_APPS = [
     "partnerships",
     "scoring",
 ]
-if IS_CELERY_PROCESS:  # apps with no models that serve only HTTP: the API schema, its assets, admin import/export
+if (
+    IS_CELERY_PROCESS
+):  # apps with no models that serve only HTTP: the API schema, its assets, admin import/export
     INSTALLED_APPS = [
         a for a in INSTALLED_APPS if a not in ("drf_spectacular", "drf_spectacular_sidecar", "import_export")
     ]
@@ -261,7 +263,7 @@ API_THROTTLE_RATES = {
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: an anonymous request then gets 401 with WWW-Authenticate: Token, not 403.
-        "rest_framework.authentication.TokenAuthentication",
+        "partnerships.api.authentication.TokenAuthentication",  # DRF's, with the bank roles in one query
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

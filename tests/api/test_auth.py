@@ -155,3 +155,20 @@ def test_the_browsable_api_renders_every_page_with_its_forms(world, client, path
     response = client.get(url, HTTP_ACCEPT="text/html")
     assert response.status_code in (200, 405), response.content[:300]
     assert response["Content-Type"].startswith("text/html")
+
+
+def test_a_token_request_reads_the_user_and_their_bank_roles_in_one_query(world, client_as):
+    """Token, user and bank roles in one query; then the row, its partners and its scenario types."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_as(world.user("viewer"))
+    url = f"{API}initiatives/{world.initiatives['A'].pk}/"
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url).status_code == 200
+    assert len(ctx.captured_queries) == 4, [q["sql"][:80] for q in ctx.captured_queries]
+    assert "ARRAY_AGG" in ctx.captured_queries[0]["sql"]
+    # Another bank's initiative is still not found, and a user with no membership sees nothing.
+    assert client.get(f"{API}initiatives/{world.initiatives['B'].pk}/").status_code == 404
+    loner = client_as(UserFactory(username="no_bank"))
+    assert loner.get(f"{API}initiatives/").json()["results"] == []
