@@ -67,6 +67,40 @@ bench: messages
 bench-smoke: messages
 	$(PY) -m bench.run --smoke $(BENCH_ARGS)
 
+# The evidence of docs/reliability.md, one target each (all of them also run inside `make test`):
+#   faults  — worker SIGKILL, PostgreSQL restarted, Redis down, beat restarted, against real processes
+#   inputs  — bad CSV/XLSX imports, evidence uploads, the API's error shapes, a bounded schemathesis run
+#   access  — every admin and API route × anonymous, each role and another bank; lockouts; settings
+#   e2e     — the three journeys in headless Chromium (screenshots under test-artifacts/, not committed)
+# (The long fuzzing run is `make fuzz`; the load test is `make load`.)
+SUITE = DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(VENV)/bin/pytest $(PYTEST_ARGS)
+.PHONY: faults inputs access e2e
+faults: messages
+	$(SUITE) tests/faults
+
+inputs: messages
+	$(SUITE) tests/partnerships/test_import_bad_files.py tests/partnerships/test_evidence.py tests/api/test_errors.py \
+		tests/api/test_fuzz.py tests/api/test_regressions.py
+
+access: messages
+	$(SUITE) tests/test_admin_route_matrix.py tests/api/test_tenancy_matrix.py tests/api/test_auth.py \
+		tests/test_security.py tests/test_settings.py tests/test_no_secrets.py
+
+e2e: messages
+	$(SUITE) tests/e2e
+
+# The load test (issue 6): 50 clients (30 reading lists and details, 20 asking for scores and polling their jobs)
+# for 60 s against gunicorn, PostgreSQL, Redis and a Celery worker (all started and stopped by the run; needs wrk).
+# Fails on any non-2xx answer, socket error or timeout, and unless every accepted score job succeeds.
+# `make load` writes its figures to docs/load.md; `make load-smoke` (CI) is the same for 10 s over 1,000 initiatives.
+LOAD_ARGS ?=
+.PHONY: load load-smoke
+load: messages
+	$(PY) -m bench.load --write-doc docs/load.md $(LOAD_ARGS)
+
+load-smoke: messages
+	$(PY) -m bench.load --smoke $(LOAD_ARGS)
+
 # The long fuzzing run: every API operation with 200 generated requests each (the test suite runs 10).
 FUZZ_EXAMPLES ?= 200
 .PHONY: fuzz

@@ -2,7 +2,10 @@
 while a worker scores, and beat restarted around a scheduled report. Nothing is lost, nothing is done twice."""
 
 import json
+import shutil
+import subprocess
 import time
+from pathlib import Path
 
 import pytest
 from django.db import connection, transaction
@@ -98,6 +101,53 @@ def test_database_connections_cut_while_scoring_then_tasks_retry_and_finish(taxo
     log = "\n".join(p.read_text(errors="replace") for p in tmp_path.glob("worker-*.log"))
     assert "retry" in log.lower()  # the cut connection failed the task, which was retried
     assert Score.objects.filter(initiative__bank=bank).count() == 30
+
+
+def _local_cluster() -> tuple[str, str] | None:
+    """(version, name) of the PostgreSQL cluster this machine runs (Debian's pg_ctlcluster), or None."""
+    if shutil.which("pg_ctlcluster") is None or not Path("/etc/postgresql").is_dir():
+        return None
+    for version in sorted(Path("/etc/postgresql").iterdir()):
+        if (version / "main").is_dir():
+            return version.name, "main"
+    return None
+
+
+def test_postgresql_restarted_while_a_worker_scores_then_tasks_retry_and_finish(taxonomy, workers, tmp_path):
+    """The real thing: the PostgreSQL server is restarted (pg_ctlcluster) in the middle of a scoring job."""
+    cluster = _local_cluster()
+    if cluster is None:
+        pytest.skip("needs the local PostgreSQL cluster and Debian's pg_ctlcluster (as on CI machines)")
+    settler = workers()
+    _settle_rubrics()
+    settler.stop()
+    bank, ids = _portfolio(90)
+    workers(SCORING_FAULT_DELAY="1.5")
+    with transaction.atomic():
+        job = score_job_create(bank_id=bank.pk, initiative_ids=ids)
+    wait_for(lambda: job.chunks.exists(), 30, message="the chunk to start")
+    time.sleep(0.5)
+
+    connection.close()  # this test's own connection goes down with the server; Django opens a new one after
+    restart = subprocess.run(
+        ["pg_ctlcluster", "--skip-systemctl-redirect", *cluster, "restart"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert restart.returncode == 0, restart.stderr
+    wait_for(
+        lambda: subprocess.run(["pg_isready", "-h", "127.0.0.1", "-q"]).returncode == 0,
+        60,
+        message="PostgreSQL to accept connections again",
+    )
+
+    job = _wait_job(job, 180)
+    assert job.status == JobStatus.SUCCEEDED and job.done == 90 and job.failed == 0
+    per_initiative = Score.objects.filter(initiative__bank=bank).values("initiative").annotate(n=Count("id"))
+    assert len(per_initiative) == 90 and {row["n"] for row in per_initiative} == {1}
+    log = "\n".join(p.read_text(errors="replace") for p in tmp_path.glob("worker-*.log"))
+    assert "retry" in log.lower()  # the restart failed the running task, which was retried
 
 
 def test_beat_restarted_generates_one_report_per_period(taxonomy, workers, private_broker, tmp_path):
