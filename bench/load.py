@@ -219,18 +219,21 @@ def write_doc(path: Path, args, results: dict, jobs: dict, machine: str) -> None
             f"| {label} | {r['requests']:,} | {r['rps']:,.0f} req/s | {ms(r['p50_us'])} | {ms(r['p90_us'])} | "
             f"{ms(r['p99_us'])} | {ms(r['max_us'])} | {r['errors']} |"
         )
+    statuses = ", ".join(f"{n:,} {status}" for status, n in sorted(jobs["by_status"].items())) or "none"
     text = f"""# Load test figures
 
 One run of `{" ".join(["python -m bench.load", *sys.argv[1:]])}` (`make load`) on {machine},
 {datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}: {args.readers + args.scorers} clients for
-{args.duration} s against gunicorn ({args.gunicorn_workers} workers), PostgreSQL, Redis and one Celery worker,
-over a portfolio of {args.initiatives:,} initiatives. What each client does is in `bench/load.py`.
+{args.duration} s against gunicorn ({args.gunicorn_workers} workers), PostgreSQL, Redis and one Celery worker
+(`-c 2`), all on the same 2 cores, over a portfolio of {args.initiatives:,} initiatives. Each client is a wrk
+thread with one connection, signed in as a user of its own; what each does is in `bench/load.py`.
 
 {chr(10).join(rows)}
 
-After the load: {jobs["jobs"]:,} score jobs accepted (202), {jobs["by_status"]} once drained
-({jobs["drain_s"]:.1f} s after the clients stopped); {jobs["initiatives_asked"]:,} initiatives asked for,
-{jobs["initiatives_scored"]:,} scored, at most {jobs["max_scores_per_initiative"]} Score each.
+Latencies are from the client's side (wrk), request sent to response read, so they include the wait for one of
+the two gunicorn workers. After the load: {jobs["jobs"]:,} score jobs accepted (202), once drained
+({jobs["drain_s"]:.1f} s after the clients stopped): {statuses}; {jobs["initiatives_asked"]:,} initiatives asked
+for, {jobs["initiatives_scored"]:,} scored, at most {jobs["max_scores_per_initiative"]} Score each.
 """
     path.write_text(text)
 

@@ -1000,7 +1000,10 @@ def parse_args(argv=None):
         "--reps", type=int, help="repetitions per size (default 3; smoke 1); medians reported"
     )
     parser.add_argument(
-        "--pool", choices=["prefork", "threads"], default="prefork", help="the worker's pool (-c 2 either way)"
+        "--pool",
+        choices=["prefork", "threads"],
+        default="prefork",
+        help="the worker's pool (-c 2 either way)",
     )
     parser.add_argument("--skip-http", action="store_true", help="no gunicorn / wrk")
     parser.add_argument("--skip-embedded", action="store_true", help="no SQLite + filesystem-broker run")

@@ -241,6 +241,8 @@ LOGGING = {
 
 # --- Application ------------------------------------------------------------------------------------
 SCORECARD_REPORT_STALE_DAYS = env.int("SCORECARD_REPORT_STALE_DAYS", default=30)
+# Items kept in each of a report's lists (failed gates, stale scores, KPIs), most urgent first; counts cover all.
+SCORECARD_REPORT_LIST_LIMIT = env.int("SCORECARD_REPORT_LIST_LIMIT", default=1000)
 SCORECARD_REPORT_TIMEZONE = "Asia/Shanghai"
 SCORECARD_BASE_URL = env("SCORECARD_BASE_URL", default="")  # for links in report e-mails
 DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="scorecard@localhost")

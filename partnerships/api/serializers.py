@@ -273,6 +273,15 @@ class InitiativeSerializer(InputNamesMixin, serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["id", "is_illustrative", "created_at", "updated_at"]
+        extra_kwargs = {
+            "code": {
+                "required": False,
+                "help_text": _(
+                    "Short reference, unique within the bank; generated from the pillar and the month "
+                    "(e.g. sc-202611-004) when a new initiative leaves it out."
+                ),
+            }
+        }
         # Uniqueness of (bank, code) is the service's to check, with a message on "code".
         validators = []
 

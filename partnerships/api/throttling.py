@@ -4,7 +4,7 @@ Why not DRF's own classes unchanged: ``SimpleRateThrottle`` keeps a sliding log 
 timestamp in the window — and reads, unpickles, pickles and writes that whole list back on every request. Its
 cost grows with the rate (at 1,200/minute a busy user's request carries 1,200 floats to Redis and back), and
 under a load test it was the single largest cost of a detail request. A fixed-window counter is one ``INCR``:
-on Redis, ``INCR`` and ``EXPIRE … NX`` in one pipelined round trip, whatever the rate. The cost of the window
+on Redis, ``INCR`` and ``EXPIRE`` in one pipelined round trip, whatever the rate. The cost of the window
 is a burst of up to twice the rate across a window boundary, which these limits (abuse guards, not quotas)
 accept. DRF's cache-key rules (user id, client address, scope), rate parsing and ``Retry-After`` are kept.
 """
@@ -42,7 +42,9 @@ class FixedWindowMixin:
             client = cache._cache.get_client(full_key, write=True)
             pipe = client.pipeline(transaction=False)
             pipe.incr(full_key)
-            pipe.expire(full_key, self.duration + 1, nx=True)
+            # The window is in the key, so refreshing the expiry on every hit is harmless (and needs no
+            # EXPIRE … NX, which Redis before 7.0 lacks): the key expires one window after its last hit.
+            pipe.expire(full_key, self.duration + 1)
             count, _ = pipe.execute()
             return int(count)
         # Any other cache (the embedded default's file cache, tests' LocMemCache): add, then increment.

@@ -12,7 +12,8 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ..choices import STATUS_TRANSITIONS, InitiativeStatus, PartnerRole
@@ -35,6 +36,21 @@ _SIMPLE_FIELDS = (
     "cross_border_transfer",
     "transfer_mechanism",
 )
+
+
+CODE_PREFIXES = {"scenario": "sc", "data_sharing": "ds", "smart_banking": "sb"}
+
+
+def next_initiative_code(bank_id: int, pillar: str) -> str:
+    """A free code for a new initiative of the bank: pillar prefix, year and month, a number (sc-202611-004)."""
+    stem = f"{CODE_PREFIXES.get(pillar, 'in')}-{timezone.localdate():%Y%m}-"
+    taken = set(
+        Initiative.objects.filter(bank_id=bank_id, code__startswith=stem).values_list("code", flat=True)
+    )
+    number = len(taken) + 1
+    while f"{stem}{number:03d}" in taken:
+        number += 1
+    return f"{stem}{number:03d}"
 
 
 class _Errors(dict):
@@ -157,6 +173,9 @@ def _apply(user, initiative: Initiative, data: dict[str, Any], *, creating: bool
                 },
             )
 
+    if creating and not data.get("code") and initiative.bank_id and "bank" not in errors:
+        initiative.code = next_initiative_code(initiative.bank_id, initiative.pillar_id)
+
     if "owner" in data:
         initiative.owner = _resolve_owner(errors, data["owner"], initiative.bank_id)
     elif creating:  # the author owns what they create, when they belong to the bank (superusers may not)
@@ -184,12 +203,20 @@ def _apply(user, initiative: Initiative, data: dict[str, Any], *, creating: bool
     if errors:
         raise ValidationError(dict(errors))
 
-    with transaction.atomic():
-        initiative.save()
-        if types is not None:
-            initiative.scenario_types.set(types)
-        if partners is not None:
-            _write_links(initiative, partners)
+    try:
+        with transaction.atomic():
+            initiative.save()
+            if types is not None:
+                initiative.scenario_types.set(types)
+            if partners is not None:
+                _write_links(initiative, partners)
+    except IntegrityError as exc:
+        # Two requests checked the same free code at once; the database let one through. Say it like the check.
+        if "initiative_bank_code_unique" in str(exc):
+            raise ValidationError(
+                {"code": [_("Another initiative of this bank already has this code.")]}
+            ) from exc
+        raise
     return initiative
 
 

@@ -13,6 +13,7 @@ import yaml
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from partnerships.models import Initiative
 
@@ -89,13 +90,17 @@ def _load_assessments(path: Path) -> int:
 
 def demo_scoring_seed(*, demo: bool, assessments_path: Path = DEMO_ASSESSMENTS) -> list[str]:
     report = rubrics_load()
-    lines = [f"rubrics: {len(report.created)} loaded and published, {len(report.unchanged)} unchanged"]
+    # Lines for seed_demo's summary, in the command's language like the rest of it.
+    lines = [
+        _("rubrics: %(created)d loaded and published, %(unchanged)d unchanged")
+        % {"created": len(report.created), "unchanged": len(report.unchanged)}
+    ]
     if not demo:
         return lines
     created = _load_assessments(assessments_path)
-    lines.append(f"demo assessments: {created} created")
+    lines.append(_("demo assessments: %(created)d created") % {"created": created})
     if report.created:
-        lines.append("scores: the published rubrics' re-score jobs will score every initiative")
+        lines.append(_("scores: the published rubrics' re-score jobs will score every initiative"))
         return lines
     unscored = list(
         Initiative.objects.filter(is_illustrative=True)
@@ -109,5 +114,7 @@ def demo_scoring_seed(*, demo: bool, assessments_path: Path = DEMO_ASSESSMENTS) 
             else unscored
         )
         job = score_job_create(bank_id=None, initiative_ids=ids)
-        lines.append(f"scores: job {job.pk} queued for {len(ids)} initiative(s)")
+        lines.append(
+            _("scores: job %(job)s queued for %(count)d initiative(s)") % {"job": job.pk, "count": len(ids)}
+        )
     return lines

@@ -206,6 +206,20 @@ def parse_rubric_files(directory: Path = RUBRIC_DIR) -> list[dict]:
 def rubrics_load(*, directory: Path = RUBRIC_DIR, user=None, publish: bool = True) -> LoadReport:
     """Validate all files, then load them in one transaction; new versions are published (and re-scored)."""
     parsed = parse_rubric_files(directory)
+    from partnerships.models import Pillar
+
+    # The pillars come from the taxonomy (seed_demo / loaddata fixtures/taxonomy.json); without them every
+    # rubric row would fail its foreign key at commit — say so, naming the files, before writing anything.
+    known = set(Pillar.objects.values_list("key", flat=True))
+    missing = [body for body in parsed if body["pillar"] not in known]
+    if missing:
+        raise RubricFileError(
+            [
+                f"{body['file']} › - › pillar: pillar {body['pillar']!r} is not in the database; load the "
+                "taxonomy first (python manage.py seed_demo --no-demo, or loaddata fixtures/taxonomy.json)"
+                for body in missing
+            ]
+        )
     report = LoadReport()
     with transaction.atomic():
         for body in parsed:

@@ -91,6 +91,26 @@ def test_analyst_creates_an_initiative_with_partners_and_scenario_types(world, c
     assert InitiativePartner.objects.filter(initiative=initiative).count() == 2
 
 
+def test_a_new_initiative_without_a_code_gets_one_from_its_pillar_and_month(world, client_as):
+    from django.utils import timezone
+
+    client = client_as(world.user("analyst"))
+    body = payload(world)
+    body.pop("code", None)
+    month = f"{timezone.localdate():%Y%m}"
+    first = client.post(URL, body, format="json")
+    second = client.post(URL, {**body, "pillar": "scenario"}, format="json")
+    assert first.status_code == second.status_code == 201, (first.json(), second.json())
+    assert first.json()["code"] == f"sc-{month}-001" and second.json()["code"] == f"sc-{month}-002"
+    smart = client.post(URL, {**body, "pillar": "smart_banking", "scenario_types": []}, format="json")
+    assert smart.status_code == 201 and smart.json()["code"] == f"sb-{month}-001"
+    # A code given is kept; the same code twice is refused on the field.
+    given = client.post(URL, {**body, "code": "wx-card"}, format="json")
+    assert given.status_code == 201 and given.json()["code"] == "wx-card"
+    again = client.post(URL, {**body, "code": "wx-card"}, format="json")
+    assert again.status_code == 400 and "code" in again.json()["error"]["fields"]
+
+
 @pytest.mark.parametrize(
     ("overrides", "field"),
     [
@@ -186,7 +206,8 @@ def test_put_needs_the_required_fields(world, client_as):
         f"{URL}{world.initiatives['A'].pk}/", {"title": "只有标题"}, format="json"
     )
     assert response.status_code == 400
-    assert {"bank", "code", "pillar"} <= set(response.json()["error"]["fields"])
+    assert {"bank", "pillar"} <= set(response.json()["error"]["fields"])
+    assert "code" not in response.json()["error"]["fields"]  # optional: a PUT without it keeps the code
 
 
 def test_status_follows_the_allowed_transitions(world, client_as):

@@ -69,6 +69,14 @@ def test_bad_file_names_file_criterion_and_field_and_loads_nothing(taxonomy, tmp
     assert not Rubric.objects.exists() and not RubricVersion.objects.exists()
 
 
+def test_loading_before_the_taxonomy_names_the_files_and_writes_nothing(db):
+    with pytest.raises(CommandError) as info:
+        call_command("load_rubrics")
+    message = str(info.value)
+    assert "scenario.yaml › - › pillar" in message and "load the taxonomy first" in message
+    assert not Rubric.objects.exists()
+
+
 def test_changed_file_for_a_published_version_is_refused(taxonomy, tmp_path):
     rubrics_load()
 
