@@ -19,7 +19,8 @@ portfolio's bank with its own token), started together:
   (50 rows), a pillar's cursor page (25 rows), or a random initiative's detail;
 * ``--scorers`` (default 20): ``POST initiatives/{random id}/score/`` (202 and a job), then ``GET`` that job.
 
-Passes when no request failed (every answer 2xx; no socket error or timeout) and, once the clients stop, every
+The clients first run for --warmup seconds (5; smoke 2), checked but not measured: a gunicorn worker's first
+requests build URL resolvers, serializers and translation catalogues. Passes when no request failed (every answer 2xx; no socket error or timeout) and, once the clients stop, every
 score job the API accepted finishes ``succeeded`` within --drain seconds, with exactly one Score for each
 initiative asked for (none twice, however many times it was asked). p50 / p90 / p99 / max for each group and the
 rates are printed; --write-doc keeps them in Markdown. Exit status 1 on any failure.
@@ -63,6 +64,11 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__.split("\n\n")[0])
     p.add_argument("--smoke", action="store_true", help="CI: 10 s, 1,000 initiatives (still 50 clients)")
     p.add_argument("--duration", type=int, help="seconds of load (default 60; smoke 10)")
+    p.add_argument(
+        "--warmup",
+        type=int,
+        help="seconds of the same load first, checked but not measured (default 5; smoke 2)",
+    )
     p.add_argument("--initiatives", type=int, help="portfolio size (default 10,000; smoke 1,000)")
     p.add_argument("--readers", type=int, default=30, help="clients reading lists and details")
     p.add_argument("--scorers", type=int, default=20, help="clients asking for scores and polling the job")
@@ -75,6 +81,7 @@ def parse_args(argv=None):
     p.add_argument("--write-doc", type=Path, help="write the figures into this Markdown file")
     args = p.parse_args(argv)
     args.duration = args.duration or (10 if args.smoke else 60)
+    args.warmup = (2 if args.smoke else 5) if args.warmup is None else args.warmup
     args.initiatives = args.initiatives or (1_000 if args.smoke else 10_000)
     if args.readers < 0 or args.scorers < 0 or args.readers + args.scorers < 1:
         p.error("--readers and --scorers: at least one client in all")
@@ -139,12 +146,26 @@ def prepare(args, tmp: Path) -> tuple[Path, Path, int]:
     return tokens_file, ids_file, bank.pk
 
 
-def start_wrk(base: str, mode: str, clients: int, args, env: dict, tokens: Path, ids: Path, tmp: Path):
+def _run_clients(base, args, env, tokens, ids, tmp, duration: int, phase: str) -> dict:
+    """Readers and scorers at once, for ``duration`` seconds; their wrk results by group."""
+    running = []
+    if args.readers:
+        running.append(
+            ("readers", *start_wrk(base, "read", args.readers, duration, args, env, tokens, ids, tmp, phase))
+        )
+    if args.scorers:
+        running.append(
+            ("scorers", *start_wrk(base, "score", args.scorers, duration, args, env, tokens, ids, tmp, phase))
+        )
+    return {label: wrk_result(proc, out, duration + args.timeout + 60) for label, proc, out in running}
+
+
+def start_wrk(base, mode, clients, duration, args, env, tokens, ids, tmp, phase):
     cmd = [
         "wrk",
         f"-t{clients}",
         f"-c{clients}",
-        f"-d{args.duration}s",
+        f"-d{duration}s",
         "--latency",
         "--timeout",
         f"{args.timeout}s",
@@ -153,7 +174,7 @@ def start_wrk(base: str, mode: str, clients: int, args, env: dict, tokens: Path,
         f"{base}/",
     ]
     wrk_env = dict(env, LOAD_MODE=mode, LOAD_TOKENS=str(tokens), LOAD_IDS=str(ids))
-    out = open(tmp / f"wrk-{mode}.out", "w+")
+    out = open(tmp / f"wrk-{mode}-{phase}.out", "w+")
     return subprocess.Popen(cmd, env=wrk_env, stdout=out, stderr=subprocess.STDOUT, text=True), out
 
 
@@ -226,7 +247,8 @@ One run of `{" ".join(["python -m bench.load", *sys.argv[1:]])}` (`make load`) o
 {datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}: {args.readers + args.scorers} clients for
 {args.duration} s against gunicorn ({args.gunicorn_workers} workers), PostgreSQL, Redis and one Celery worker
 (`-c 2`), all on the same 2 cores, over a portfolio of {args.initiatives:,} initiatives. Each client is a wrk
-thread with one connection, signed in as a user of its own; what each does is in `bench/load.py`.
+thread with one connection, signed in as a user of its own; what each does is in `bench/load.py`. The figures
+are from the measured {args.duration} s, after {args.warmup} s of the same load as a warm-up.
 
 {chr(10).join(rows)}
 
@@ -321,14 +343,18 @@ def main(argv=None) -> int:
             f"load: {args.readers} readers and {args.scorers} scorers for {args.duration} s "
             f"(wrk, one connection each, a user each)"
         )
-        running = []
-        if args.readers:
-            running.append(("readers", *start_wrk(base, "read", args.readers, args, env, tokens, ids, tmp)))
-        if args.scorers:
-            running.append(("scorers", *start_wrk(base, "score", args.scorers, args, env, tokens, ids, tmp)))
+        # A warm-up with the same clients first (each gunicorn worker's first requests build URL resolvers,
+        # serializers and translation catalogues); its answers must be 2xx too, and its jobs are checked below.
+        warm_accepted = 0
+        if args.warmup:
+            warm = _run_clients(base, args, env, tokens, ids, tmp, args.warmup, "warmup")
+            for label, r in warm.items():
+                if r["errors"]:
+                    failures.append(f"warm-up {label}: {r['errors']} failed request(s)")
+            warm_accepted = warm.get("scorers", {}).get("accepted", 0)
+            log(f"  warm-up: {args.warmup} s, {sum(r['requests'] for r in warm.values()):,} requests")
         results = {}
-        for label, proc, out in running:
-            r = wrk_result(proc, out, args.duration + args.timeout + 60)
+        for label, r in _run_clients(base, args, env, tokens, ids, tmp, args.duration, "measured").items():
             results[label] = r
             log(
                 f"  {label}: {r['requests']:,} requests, {r['rps']:,.0f} req/s, p50 {ms(r['p50_us'])}, "
@@ -346,7 +372,7 @@ def main(argv=None) -> int:
             f"{jobs['initiatives_asked']:,} initiatives asked for, {jobs['initiatives_scored']:,} scored, "
             f"at most {jobs['max_scores_per_initiative']} Score each"
         )
-        accepted = results.get("scorers", {}).get("accepted", 0)
+        accepted = results.get("scorers", {}).get("accepted", 0) + warm_accepted
         if jobs["jobs"] < accepted:
             failures.append(f"{accepted} score requests accepted but only {jobs['jobs']} jobs stored")
         if set(jobs["by_status"]) - {"succeeded"}:
