@@ -49,9 +49,10 @@ from bench.run import (
     Proc,
     clean_env,
     free_port,
-    http_call,
     log,
     run_pg_tool,
+    start_gunicorn,
+    start_worker,
 )
 
 PG_URL = "postgres://postgres@127.0.0.1:5432/{db}"
@@ -288,54 +289,12 @@ def main(argv=None) -> int:
         redis.Redis.from_url(args.redis_url).flushdb()
         tokens, ids, _bank = prepare(args, tmp)
 
-        worker = Proc(
-            "worker",
-            [
-                str(BIN / "celery"),
-                "-A",
-                "config",
-                "worker",
-                "-c",
-                "2",
-                "--loglevel=INFO",
-                "--without-mingle",
-                "--without-gossip",
-                "-n",
-                f"load-{os.getpid()}@%h",
-            ],
-            dict(env, CELERY_DB_REUSE_MAX="1000"),
-            tmp / "worker.log",
-        ).start()
+        start_worker(env, tmp / "worker.log", "load")
         port = free_port()
         base = f"http://127.0.0.1:{port}"
-        gunicorn = Proc(
-            "gunicorn",
-            [
-                str(BIN / "gunicorn"),
-                "config.wsgi",
-                "-w",
-                str(args.gunicorn_workers),
-                "-b",
-                f"127.0.0.1:{port}",
-                "--backlog",
-                "256",
-                "--log-level",
-                "warning",
-            ],
-            env,
-            tmp / "gunicorn.log",
-        ).start()
-        worker.wait_for_log("ready.", 90)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if http_call(f"{base}/bench/ping/", timeout=2)[0] == 200:
-                    break
-            except OSError:
-                pass
-            if not gunicorn.alive() or time.monotonic() > deadline:
-                raise BenchFailure(f"gunicorn did not answer:\n{gunicorn.log_tail()}")
-            time.sleep(0.2)
+        gunicorn = start_gunicorn(
+            env, tmp / "gunicorn.log", port, workers=args.gunicorn_workers, extra=("--backlog", "256")
+        )
         from django.utils import timezone
 
         since = timezone.now()

@@ -628,6 +628,61 @@ def http_call(url: str, *, method="GET", token=None, body=None, timeout=10) -> t
         return exc.code, exc.read()
 
 
+def start_worker(env: dict, log_path: Path, name: str, *, pool: str = "prefork") -> Proc:
+    """One Celery worker (``-c 2``) with kept database connections; returns once it is ready."""
+    worker = Proc(
+        "worker",
+        [
+            str(BIN / "celery"),
+            "-A",
+            "config",
+            "worker",
+            f"--pool={pool}",
+            "-c",
+            "2",
+            "--loglevel=INFO",
+            "--without-mingle",
+            "--without-gossip",
+            "-n",
+            f"{name}-{os.getpid()}@%h",
+        ],
+        dict(env, CELERY_DB_REUSE_MAX="1000"),
+        log_path,
+    ).start()
+    worker.wait_for_log("ready.", 90)
+    return worker
+
+
+def start_gunicorn(env: dict, log_path: Path, port: int, *, workers: int = 2, extra: tuple = ()) -> Proc:
+    """``gunicorn config.wsgi`` on 127.0.0.1:port; returns once the plain view answers."""
+    gunicorn = Proc(
+        "gunicorn",
+        [
+            str(BIN / "gunicorn"),
+            "config.wsgi",
+            "-w",
+            str(workers),
+            "-b",
+            f"127.0.0.1:{port}",
+            *extra,
+            "--log-level",
+            "warning",
+        ],
+        env,
+        log_path,
+    ).start()
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if http_call(f"http://127.0.0.1:{port}/bench/ping/", timeout=2)[0] == 200:
+                return gunicorn
+        except OSError:
+            pass
+        if not gunicorn.alive() or time.monotonic() > deadline:
+            raise BenchFailure(f"gunicorn did not answer:\n{gunicorn.log_tail()}")
+        time.sleep(0.2)
+
+
 def run_wrk(url: str, script: str, env: dict, duration: int, connections: int, threads: int) -> dict:
     cmd = [
         "wrk",
@@ -680,32 +735,8 @@ def http_phase(args, env: dict, tmp: Path, profiles: dict) -> dict:
 
     port = args.port or free_port()
     base = f"http://127.0.0.1:{port}"
-    gunicorn = Proc(
-        "gunicorn",
-        [
-            str(BIN / "gunicorn"),
-            "config.wsgi",
-            "-w",
-            "2",
-            "-b",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-        ],
-        env,
-        tmp / "gunicorn.log",
-    ).start()
+    gunicorn = start_gunicorn(env, tmp / "gunicorn.log", port)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if http_call(f"{base}/bench/ping/", timeout=2)[0] == 200:
-                    break
-            except OSError:
-                pass
-            if not gunicorn.alive() or time.monotonic() > deadline:
-                raise BenchFailure(f"gunicorn did not answer:\n{gunicorn.log_tail()}")
-            time.sleep(0.2)
         status, body = http_call(
             f"{base}/api/v1/auth/token/",
             method="POST",
@@ -1123,27 +1154,7 @@ def main(argv=None) -> int:
         log(f"migrated and seeded reference data in {time.perf_counter() - started:.1f} s")
         machine = machine_info(args)
 
-        worker_env = dict(env, CELERY_DB_REUSE_MAX="1000")
-        worker = Proc(
-            "worker",
-            [
-                str(BIN / "celery"),
-                "-A",
-                "config",
-                "worker",
-                f"--pool={args.pool}",
-                "-c",
-                "2",
-                "--loglevel=INFO",
-                "--without-mingle",
-                "--without-gossip",
-                "-n",
-                f"bench-{os.getpid()}@%h",
-            ],
-            worker_env,
-            tmp / "worker.log",
-        ).start()
-        worker.wait_for_log("ready.", 90)
+        worker = start_worker(env, tmp / "worker.log", "bench", pool=args.pool)
         sampler = MemSampler(worker)
         sampler.start()
 
