@@ -33,7 +33,6 @@ import datetime
 import json
 import os
 import platform
-import shutil
 import signal
 import subprocess
 import sys
@@ -42,7 +41,6 @@ import time
 from pathlib import Path
 
 from bench.run import (
-    BIN,
     ROOT,
     WRK_DIR,
     BenchFailure,
@@ -54,6 +52,7 @@ from bench.run import (
     start_gunicorn,
     start_worker,
 )
+from bench.run import preflight as bench_preflight
 
 PG_URL = "postgres://postgres@127.0.0.1:5432/{db}"
 DEFAULT_DB = "scorecard_load"
@@ -90,19 +89,8 @@ def parse_args(argv=None):
 
 
 def preflight() -> None:
-    missing = []
-    if shutil.which("wrk") is None:
-        missing.append("wrk is not installed: `apt-get install -y wrk`")
-    for tool in ("createdb", "dropdb"):
-        if shutil.which(tool) is None:
-            missing.append(f"{tool} not found: `apt-get install -y postgresql-client`")
-    for exe in ("celery", "gunicorn"):
-        if not (BIN / exe).exists():
-            missing.append(f"{BIN / exe} not found: `make install`")
-    if missing:
-        for line in missing:
-            print(f"load: {line}", file=sys.stderr)
-        sys.exit(2)
+    """What the load test needs on this machine: the bench's own checks (wrk, createdb/dropdb, celery, gunicorn)."""
+    bench_preflight(argparse.Namespace(skip_http=False))
 
 
 def prepare(args, tmp: Path) -> tuple[Path, Path, int]:
