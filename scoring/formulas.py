@@ -32,6 +32,7 @@ __all__ = [
     "FormulaResult",
     "KpiFigures",
     "PartnerFigures",
+    "attainment_fraction",
     "data_protection",
     "kpi_attainment",
     "market_cap_band",
@@ -210,6 +211,14 @@ class KpiFigures:
     baseline: float | None
     target: float | None
     latest: float | None
+
+
+def attainment_fraction(baseline: float | None, target: float | None, latest: float | None) -> float | None:
+    """One KPI's a = clip((latest − baseline) / (target − baseline), 0, 1); None when it cannot be assessed
+    (no baseline, target or observation, or a target equal to the baseline) — as ``kpi_attainment`` counts it."""
+    if baseline is None or target is None or latest is None or target == baseline:
+        return None
+    return min(1.0, max(0.0, (latest - baseline) / (target - baseline)))
 
 
 def kpi_attainment(kpis: Sequence[KpiFigures]) -> FormulaResult:

@@ -19,17 +19,12 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from django.utils.translation import get_language
 from rest_framework.relations import PrimaryKeyRelatedField
 
 from ..models import Initiative, InitiativePartner
+from ..models.base import bilingual_name
 
-
-def localized(zh: str | None, en: str | None) -> str:
-    """``BilingualNameModel.name`` for values rows: the active language, falling back to the other."""
-    if (get_language() or "zh-hans").lower().startswith("en"):
-        return en or zh or ""
-    return zh or en or ""
+localized = bilingual_name  # BilingualNameModel.name, for values() rows
 
 
 @dataclass(frozen=True)

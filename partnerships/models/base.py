@@ -7,6 +7,13 @@ from django.utils.translation import gettext_lazy as _
 from ..tenancy import TenantQuerySet
 
 
+def bilingual_name(zh: str | None, en: str | None) -> str:
+    """The name in the active language, falling back to the other one (also for values() rows)."""
+    if (get_language() or "zh-hans").lower().startswith("en"):
+        return en or zh or ""
+    return zh or en or ""
+
+
 class BilingualNameModel(models.Model):
     """A name kept in Simplified Chinese and English; `name` picks the active language."""
 
@@ -21,10 +28,7 @@ class BilingualNameModel(models.Model):
 
     @property
     def name(self) -> str:
-        lang = (get_language() or "zh-hans").lower()
-        if lang.startswith("en"):
-            return self.name_en or self.name_zh_hans
-        return self.name_zh_hans or self.name_en
+        return bilingual_name(self.name_zh_hans, self.name_en)
 
 
 TenantManager = models.Manager.from_queryset(TenantQuerySet)

@@ -51,6 +51,7 @@ from django.utils import timezone
 from partnerships.choices import InitiativeStatus
 from partnerships.models import KPI, Bank, Initiative, InitiativePartner, KPIObservation, Pillar, ScenarioType
 
+from .. import formulas
 from ..choices import Tier, VersionStatus
 from ..models import Criterion, CurrentScore, Report, RubricVersion
 from ..models.report import ReportStatus
@@ -474,17 +475,6 @@ def _coverage(scope: Scope, pillars: list[dict], pillar_status: dict) -> dict:
     }
 
 
-def kpi_attainment_of(baseline, target, latest) -> float | None:
-    """a = (latest − baseline) / (target − baseline), clipped to [0, 1]; None without a target, an observation
-    or a distance to go — as scoring.formulas.kpi_attainment counts a KPI."""
-    if target is None or latest is None or baseline is None:
-        return None
-    span = float(target) - float(baseline)
-    if span == 0:
-        return None
-    return min(1.0, max(0.0, (float(latest) - float(baseline)) / span))
-
-
 def _kpis(scope: Scope) -> dict:
     # The latest observation by the (kpi, observed_on) unique index, once per KPI; attainment, the per-pillar
     # means and the order are worked out here. Computed in SQL, the CASE around the attainment repeated the
@@ -502,7 +492,7 @@ def _kpis(scope: Scope) -> dict:
     by_pillar: dict[str, dict] = {}
     ranked = []
     for kpi_id, baseline, target, value, pillar, code in figures.iterator(chunk_size=5000):
-        attainment = kpi_attainment_of(baseline, target, value)
+        attainment = formulas.attainment_fraction(_f(baseline), _f(target), _f(value))
         entry = by_pillar.get(pillar)
         if entry is None:
             entry = by_pillar[pillar] = {"kpis": 0, "counted": 0, "sum": 0.0}
