@@ -313,6 +313,9 @@ def main(argv=None) -> int:
                 failures.append(f"{label}: {r['errors']} failed request(s)")
         if not gunicorn.alive():
             failures.append("gunicorn died during the load")
+        # wrk stops with requests still queued at gunicorn; a graceful stop (SIGTERM) lets them finish and
+        # commit, so every job the API accepted exists before the drain check counts them.
+        gunicorn.stop()
         jobs = drain_jobs(since, args.drain)
         log(
             f"  score jobs: {jobs['jobs']:,} created, {jobs['by_status']}, drained in {jobs['drain_s']:.1f} s; "
