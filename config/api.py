@@ -4,7 +4,7 @@ Routes (``api`` namespace for the resources)::
 
     auth/token/            POST {username, password} → {token}; DELETE revokes your token
     auth/login/, logout/   session sign-in for the browsable API
-    banks/ partners/ pillars/ initiatives/ kpis/ assessments/ rubrics/ rubric-versions/ criteria/ score-jobs/
+    banks/ partners/ pillars/ initiatives/ kpis/ evidence/ assessments/ rubrics/ rubric-versions/ criteria/ score-jobs/
     reports/
     scoring/preview/       POST what-if scoring
     schema/ docs/ redoc/   OpenAPI 3 (YAML, or JSON with ?format=json), Swagger UI, Redoc — assets served locally
@@ -38,6 +38,7 @@ from rest_framework.views import APIView
 from config.api_errors import errors
 from partnerships.api.views import (
     BankViewSet,
+    EvidenceViewSet,
     KPIViewSet,
     PillarViewSet,
     TechPartnerViewSet,
@@ -176,6 +177,7 @@ router.register("partners", TechPartnerViewSet, basename="partner")
 router.register("pillars", PillarViewSet, basename="pillar")
 router.register("initiatives", ScoredInitiativeViewSet, basename="initiative")
 router.register("kpis", KPIViewSet, basename="kpi")
+router.register("evidence", EvidenceViewSet, basename="evidence")
 router.register("assessments", AssessmentViewSet, basename="assessment")
 router.register("rubrics", RubricViewSet, basename="rubric")
 router.register("rubric-versions", RubricVersionViewSet, basename="rubric-version")

@@ -7,8 +7,9 @@ Every error answers::
 
 ``fields`` appears for bad input (nested fields as ``partners[0].role``); ``extra`` carries what a business
 rule adds (e.g. the problems that stop a rubric version from being published). Mapped here: DRF's exceptions,
-Django's ``ValidationError`` (400), ``Http404`` (404), ``PermissionDenied`` (403), ``scoring.errors.ApplicationError``
-(409, or its ``extra["status"]``), an oversized body (413), a protected or conflicting row (409). Anything else
+Django's ``ValidationError`` (400), ``Http404`` (404), ``PermissionDenied`` (403), the services' one error type
+``partnerships.errors.ServiceError`` (its status: 400 with fields, 403, 404, 409), an oversized body (413), a
+protected or conflicting row (409). Anything else
 is logged and answered 500 in the same shape.
 """
 
@@ -33,7 +34,7 @@ from rest_framework.settings import api_settings
 from rest_framework.views import set_rollback
 
 from partnerships.api.parsers import RequestTooLarge
-from scoring.errors import ApplicationError, ImmutableError
+from partnerships.errors import NON_FIELD, ServiceError
 
 logger = logging.getLogger("config.api")
 
@@ -59,16 +60,12 @@ class Conflict(exceptions.APIException):
 
 
 class RuleBroken(exceptions.APIException):
-    """An ApplicationError carried through DRF with its status, message and extra data."""
+    """A ServiceError without field messages, carried through DRF with its status, code and extra data."""
 
-    def __init__(self, exc: ApplicationError):
-        extra = dict(exc.extra or {})
-        self.status_code = int(extra.pop("status", getattr(exc, "status", 409)))
-        code = extra.pop("code", None) or (
-            "immutable" if isinstance(exc, ImmutableError) else STATUS_CODES.get(self.status_code, "conflict")
-        )
-        self.extra = extra
-        super().__init__(detail=force_str(exc.message), code=code)
+    def __init__(self, exc: ServiceError):
+        self.status_code = exc.status
+        self.extra = dict(exc.extra or {})
+        super().__init__(detail=force_str(exc.message), code=exc.code)
 
 
 def _as_api_exception(exc):
@@ -77,7 +74,12 @@ def _as_api_exception(exc):
         return exc
     if isinstance(exc, DjangoValidationError):
         return exceptions.ValidationError(detail=serializers.as_serializer_error(exc))
-    if isinstance(exc, ApplicationError):
+    if isinstance(exc, ServiceError):
+        if exc.fields and exc.status == 400:
+            fields = {
+                (api_settings.NON_FIELD_ERRORS_KEY if k == NON_FIELD else k): v for k, v in exc.fields.items()
+            }
+            return exceptions.ValidationError(detail=fields)
         return RuleBroken(exc)
     if isinstance(exc, RequestDataTooBig):
         return RequestTooLarge()

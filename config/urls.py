@@ -1,15 +1,14 @@
-"""URL configuration: the admin (with a language switch) and, later, the API under /api/v1/."""
+"""URL configuration: the admin (with a language switch) and the API under /api/v1/.
 
-from django.conf import settings
+Uploaded files (MEDIA_ROOT) are never served by URL, in any settings: evidence is read only through the admin's
+and the API's download views, which check the user's bank (partnerships.services.evidence.evidence_open).
+"""
+
 from django.contrib import admin
 from django.urls import include, path
-from django.views.static import serve
 
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("config.api")),
 ]
-
-if settings.DEBUG:
-    urlpatterns += [path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT})]

@@ -10,4 +10,4 @@ class PartnershipsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401  (registers the m2m guard on scenario types)
+        from . import signals  # noqa: F401  (the demo_data_seeded signal scoring listens to)

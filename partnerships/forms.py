@@ -1,13 +1,18 @@
-"""Admin forms with the checks a person needs to read: pillar/scenario fit and status transitions."""
+"""Admin forms: widgets and labels only. Whether the input is acceptable is the services' to say.
+
+The initiative form turns its fields (and the partner rows posted with it) into the data that
+``partnerships.services.initiatives`` takes; its clean() asks the service, which shows its messages here.
+"""
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .choices import STATUS_TRANSITIONS, PersonalDataCategory
-from .models import Initiative
+from .admin.base import ServiceFormMixin
+from .choices import PersonalDataCategory
+from .models import Initiative, InitiativePartner
 
 
-class InitiativeAdminForm(forms.ModelForm):
+class InitiativeAdminForm(ServiceFormMixin, forms.ModelForm):
     personal_data_categories = forms.MultipleChoiceField(
         label=_("personal-data categories"),
         choices=PersonalDataCategory.choices,
@@ -37,32 +42,61 @@ class InitiativeAdminForm(forms.ModelForm):
             "transfer_mechanism",
         ]
 
-    def clean(self):
-        cleaned = super().clean()
-        pillar = cleaned.get("pillar")
-        types = cleaned.get("scenario_types")
-        if pillar is not None and types:
-            wrong = [str(t) for t in types if t.pillar_id != pillar.key]
-            if wrong:
-                self.add_error(
-                    "scenario_types",
-                    _("%(types)s do not belong to the pillar “%(pillar)s”.")
-                    % {"types": "、".join(wrong), "pillar": pillar},
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "code" in self.fields:
+            self.fields["code"].required = False
+            if not self.instance.pk:
+                self.fields["code"].help_text = _(
+                    "Leave empty for the next free code of the pillar and month (e.g. sc-202611-004)."
                 )
-        status = cleaned.get("status")
-        if self.instance.pk and status and "status" in self.changed_data:
-            before = self.initial.get("status")
-            if before and status not in STATUS_TRANSITIONS.get(before, frozenset()):
-                allowed = ", ".join(
-                    str(Initiative.Status(s).label) for s in sorted(STATUS_TRANSITIONS.get(before, ()))
-                )
-                self.add_error(
-                    "status",
-                    _("An initiative cannot go from “%(before)s” to “%(after)s”. Allowed next: %(allowed)s.")
-                    % {
-                        "before": Initiative.Status(before).label,
-                        "after": Initiative.Status(status).label,
-                        "allowed": allowed or _("none (final)"),
-                    },
-                )
-        return cleaned
+
+    def service_data(self, cleaned: dict) -> dict:
+        """The cleaned fields as the initiative services take them (ids and keys, not objects)."""
+        data = {}
+        for name in self.fields:
+            if name not in cleaned or (self.instance.pk and name not in self.changed_data):
+                continue
+            value = cleaned[name]
+            if name == "bank":
+                value = value.pk if value is not None else None
+            elif name == "pillar":
+                value = value.key if value is not None else None
+            elif name == "owner":
+                value = value.get_username() if value is not None else ""
+            elif name == "scenario_types":
+                value = [t.key for t in value]
+            elif name == "code":
+                value = value or ("" if self.instance.pk else None)
+                if value is None:
+                    continue
+            data[name] = value
+        if self.instance.pk is None and data.get("owner") == "":
+            del data["owner"]  # nobody chosen: the service makes the author the owner when they are a member
+        partners = partner_rows(getattr(self.admin_request, "_admin_formsets", []))
+        if partners is not None:
+            data["partners"] = partners
+        return data
+
+
+def partner_rows(formsets) -> list[dict] | None:
+    """The partner rows posted with the initiative, as [{partner: key, role, note}]; None when none was posted."""
+    for formset in formsets:
+        if formset.model is not InitiativePartner:
+            continue
+        if not formset.is_valid():
+            return None  # the formset shows its own errors
+        rows = []
+        for form in formset.forms:
+            cleaned = getattr(form, "cleaned_data", {}) or {}
+            if not cleaned.get("partner") or (formset.can_delete and formset._should_delete_form(form)):
+                continue
+            rows.append(
+                {
+                    "partner": cleaned["partner"].key,
+                    "role": cleaned.get("role"),
+                    "note": cleaned.get("note") or "",
+                }
+            )
+        return rows
+    return None

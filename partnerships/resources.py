@@ -14,8 +14,10 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from import_export import fields, resources, results, widgets
 
-from .choices import STATUS_TRANSITIONS, InitiativeStatus, PartnerRole, PersonalDataCategory
-from .models import Bank, Initiative, InitiativePartner, Pillar, ScenarioType, TechPartner
+from .choices import PartnerRole
+from .errors import ServiceError
+from .models import Bank, Initiative, Pillar
+from .services.initiatives import SIMPLE_FIELDS, initiative_create, initiative_update, initiative_validate
 
 IMPORT_MAX_ROWS = 2000  # a bank's portfolio is hundreds of initiatives; a dry run costs ~40 queries a row
 
@@ -57,7 +59,7 @@ class StrictBooleanWidget(widgets.BooleanWidget):
 
 
 class TenantBankWidget(widgets.ForeignKeyWidget):
-    """A bank code resolves only among the banks where the importing user is at least an analyst."""
+    """A bank code resolves only among the importing user's banks; whether they may write there is the service's."""
 
     def __init__(self, user=None):
         super().__init__(Bank, field="code")
@@ -65,7 +67,7 @@ class TenantBankWidget(widgets.ForeignKeyWidget):
 
     def get_queryset(self, value, row, *args, **kwargs):
         qs = Bank.objects.all()
-        return qs.for_user(self.user, min_role="analyst") if self.user is not None else qs.none()
+        return qs.for_user(self.user) if self.user is not None else qs.none()
 
     def clean(self, value, row=None, **kwargs):
         if not value:
@@ -73,7 +75,7 @@ class TenantBankWidget(widgets.ForeignKeyWidget):
         try:
             return super().clean(value, row, **kwargs)
         except Bank.DoesNotExist as exc:
-            raise ValueError(_("No bank with code “%(code)s” that you may edit.") % {"code": value}) from exc
+            raise ValueError(_("Choose one of your banks.")) from exc
 
 
 class KeyWidget(widgets.ForeignKeyWidget):
@@ -133,7 +135,7 @@ class InitiativeResource(resources.ModelResource):
             "transfer_mechanism",
         )
         export_order = fields
-        clean_model_instances = True
+        clean_model_instances = False  # the initiative service runs the model's checks with every rule
         skip_unchanged = False
         use_transactions = True
         skip_html_diff = True
@@ -170,6 +172,9 @@ class InitiativeResource(resources.ModelResource):
         )
 
     # --- import ---------------------------------------------------------------------------------------
+    # The columns are parsed here (types, keys, lists); every rule — bank and role, status transitions, scenario
+    # types of the pillar, partners, owner, the model's checks — is partnerships.services.initiatives', which
+    # checks each row in the preview (initiative_validate) and writes it on confirm (initiative_create/update).
     def before_import(self, dataset, **kwargs):
         """Refuse the whole file, before any row is read: missing, unknown or repeated columns, too many rows."""
         super().before_import(dataset, **kwargs)
@@ -210,97 +215,63 @@ class InitiativeResource(resources.ModelResource):
             raise ValidationError({"bank": [str(exc)]}) from exc
 
     def import_instance(self, instance, row, **kwargs):
+        if self.user is None:  # never the system's rights by omission: an import is always someone's
+            raise ValidationError(_("An import needs the importing user."))
         errors: dict[str, list] = {}
-        before_status = instance.status if instance.pk else None
         try:
             super().import_instance(instance, row, **kwargs)
         except ValidationError as exc:
             errors = exc.update_error_dict(errors)
-        self._check_status_transition(before_status, instance.status, errors)
-        categories = instance.personal_data_categories or []
-        bad = [c for c in categories if c not in PersonalDataCategory.values]
-        if bad:
-            errors.setdefault("personal_data_categories", []).append(
-                _("Unknown categories %(bad)s; use: %(allowed)s.")
-                % {"bad": ", ".join(bad), "allowed": ", ".join(PersonalDataCategory.values)}
-            )
-        instance._import_scenario_types = self._parse_scenario_types(row, instance, errors)
-        instance._import_partners = self._parse_partners(row, errors)
+        data = self._service_data(instance, row, set(errors))
+        try:
+            initiative_validate(user=self.user, data=data, initiative=instance if instance.pk else None)
+        except ServiceError as exc:
+            errors = exc.as_validation_error().update_error_dict(errors)
+        instance._service_data = data
         if errors:
             raise ValidationError(errors)
 
-    def _check_status_transition(self, before, after, errors) -> None:
-        """An update follows the status transitions, as in the admin form and the API."""
-        if before is None or after == before or after not in InitiativeStatus.values:
+    def _service_data(self, instance: Initiative, row, failed: set[str]) -> dict:
+        """The row as the initiative services take it: the columns present, as parsed by their widgets."""
+        data: dict = {}
+        for column in row:
+            if column in failed or column not in self.fields:
+                continue
+            if column == "bank":
+                data["bank"] = instance.bank_id
+            elif column == "pillar":
+                data["pillar"] = instance.pillar_id
+            elif column == "scenario_types":
+                data["scenario_types"] = ListWidget().clean(row.get(column))
+            elif column == "partners":
+                data["partners"] = [
+                    {"partner": key.strip(), "role": role.strip() or PartnerRole.TECHNOLOGY}
+                    for key, _sep, role in (
+                        item.partition(":") for item in ListWidget().clean(row.get(column))
+                    )
+                ]
+            elif column in SIMPLE_FIELDS:
+                data[column] = getattr(instance, column)
+        return data
+
+    def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
+        if import_validation_errors:
+            raise ValidationError(import_validation_errors)  # the service checked the rest in import_instance
+
+    def save_instance(self, instance, is_create, row, **kwargs):
+        if not self._is_using_transactions(kwargs) and self._is_dry_run(kwargs):
             return
-        allowed = STATUS_TRANSITIONS.get(before, frozenset())
-        if after not in allowed:
-            errors.setdefault("status", []).append(
-                _("An initiative cannot go from “%(before)s” to “%(after)s”. Allowed next: %(allowed)s.")
-                % {
-                    "before": InitiativeStatus(before).label,
-                    "after": InitiativeStatus(after).label,
-                    "allowed": ", ".join(str(InitiativeStatus(s).label) for s in sorted(allowed))
-                    or _("none (final)"),
-                }
-            )
-
-    def _parse_scenario_types(self, row, instance, errors) -> list[ScenarioType]:
-        keys = ListWidget().clean(row.get("scenario_types"))
-        found = {t.key: t for t in ScenarioType.objects.filter(key__in=keys)}
-        unknown = [k for k in keys if k not in found]
-        if unknown:
-            errors.setdefault("scenario_types", []).append(
-                _("Unknown scenario types: %(keys)s.") % {"keys": ", ".join(unknown)}
-            )
-        pillar_id = getattr(instance, "pillar_id", None)
-        wrong = [k for k, t in found.items() if pillar_id and t.pillar_id != pillar_id]
-        if wrong:
-            errors.setdefault("scenario_types", []).append(
-                _("%(keys)s do not belong to the pillar %(pillar)s.")
-                % {"keys": ", ".join(wrong), "pillar": pillar_id}
-            )
-        return list(found.values())
-
-    def _parse_partners(self, row, errors) -> list[tuple[TechPartner, str]]:
-        items = ListWidget().clean(row.get("partners"))
-        parsed = []
-        for item in items:
-            key, _sep, role = item.partition(":")
-            parsed.append((key.strip(), (role.strip() or PartnerRole.TECHNOLOGY)))
-        found = {p.key: p for p in TechPartner.objects.filter(key__in=[k for k, _r in parsed])}
-        problems = []
-        for key, role in parsed:
-            if key not in found:
-                problems.append(_("unknown partner “%(key)s”") % {"key": key})
-            if role not in PartnerRole.values:
-                problems.append(
-                    _("unknown role “%(role)s” (use %(roles)s)")
-                    % {"role": role, "roles": ", ".join(PartnerRole.values)}
-                )
-        if len({k for k, _r in parsed}) != len(parsed):
-            problems.append(_("a partner is listed twice"))
-        if sum(1 for _k, r in parsed if r == PartnerRole.LEAD) > 1:
-            problems.append(_("at most one lead partner"))
-        if problems:
-            errors.setdefault("partners", []).append("; ".join(str(p) for p in problems))
-        return [(found[k], r) for k, r in parsed if k in found]
+        data = instance._service_data
+        try:
+            if is_create:
+                saved = initiative_create(user=self.user, data=data)
+            else:
+                saved = initiative_update(user=self.user, initiative=instance.pk, data=data)
+        except ServiceError as exc:  # the data changed since the row was checked: the row is refused
+            raise exc.as_validation_error() from exc
+        for field in Initiative._meta.concrete_fields:
+            setattr(instance, field.attname, getattr(saved, field.attname))
+        instance._state.adding = False
 
     def save_m2m(self, instance, row, **kwargs):
-        super().save_m2m(instance, row, **kwargs)
-        if "scenario_types" in row:
-            instance.scenario_types.set(instance._import_scenario_types)
-        if "partners" in row:
-            wanted = {p.pk: role for p, role in instance._import_partners}
-            InitiativePartner.objects.filter(initiative=instance).exclude(partner_id__in=wanted).delete()
-            existing = {
-                link.partner_id: link for link in InitiativePartner.objects.filter(initiative=instance)
-            }
-            # Demotions before promotions, so the single-lead constraint holds at every step.
-            for partner_id, role in sorted(wanted.items(), key=lambda kv: kv[1] == PartnerRole.LEAD):
-                link = existing.get(partner_id)
-                if link is None:
-                    InitiativePartner.objects.create(initiative=instance, partner_id=partner_id, role=role)
-                elif link.role != role:
-                    link.role = role
-                    link.save(update_fields=["role"])
+        pass  # scenario types and partners were written by the service with the initiative

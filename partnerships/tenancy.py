@@ -92,3 +92,51 @@ def scope_queryset(queryset: models.QuerySet, user, *, min_role: str = "viewer")
     if path == "pk" and hasattr(queryset.model, "instance_type"):
         path = "id"
     return queryset.filter(**{f"{path}__in": ids})
+
+
+# --- Checks for the services --------------------------------------------------------------------------------
+# A service receives the acting user (``None`` for the system itself: management commands run by an operator,
+# Celery tasks and seeds) and asks these helpers, so every door refuses alike. Messages never tell whether another
+# bank's object exists: a bank id the user does not belong to reads like one that does not exist.
+
+
+def is_system(user) -> bool:
+    """The system acts for itself (commands, tasks, seeds): no user, every bank."""
+    return user is None
+
+
+def user_bank_ids(user, *, min_role: str = "viewer") -> set[int] | None:
+    """Bank ids the actor may act in with ``min_role``; None means every bank (the system or a superuser)."""
+    return None if is_system(user) else bank_ids_for(user, min_role=min_role)
+
+
+def actor_has_bank_role(user, bank_id: int | None, *, min_role: str) -> bool:
+    return bank_id is not None and (is_system(user) or user_has_bank_role(user, bank_id, min_role=min_role))
+
+
+def require_bank_role(user, bank_id: int | None, *, min_role: str, message=None) -> None:
+    """For an object the user reached: NotFound when they cannot see its bank, Forbidden when the role is short."""
+    from django.utils.translation import gettext as _
+
+    from .errors import Forbidden, NotFound
+
+    if actor_has_bank_role(user, bank_id, min_role=min_role):
+        return
+    if not actor_has_bank_role(user, bank_id, min_role="viewer"):
+        raise NotFound(_("Not found."))
+    raise Forbidden(message or _("You need the %(role)s role in this bank.") % {"role": role_label(min_role)})
+
+
+def role_label(role: str) -> str:
+    from .choices import Role
+
+    return str(Role(role).label).lower() if role in Role.values else role
+
+
+def user_is_member(user_id: int | None, bank_id: int | None) -> bool:
+    """Whether a user (an owner, an author) belongs to the bank, whatever their role."""
+    if user_id is None or bank_id is None:
+        return False
+    from .models import Membership
+
+    return Membership.objects.filter(user_id=user_id, bank_id=bank_id).exists()

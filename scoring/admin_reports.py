@@ -23,27 +23,20 @@ from django.views.decorators.http import require_POST
 from partnerships.admin.base import TenantScopedMixin
 from partnerships.admin.filters import TenantBankFilter
 from partnerships.models import Bank
-from partnerships.tenancy import bank_ids_for, user_has_bank_role
+from partnerships.tenancy import bank_ids_for
 
 from .models import Report
 from .models.report import ReportKind, ReportStatus
 from .reports.export import report_csv, report_filename, report_xlsx
 from .reports.render import report_page, report_render
-from .reports.services import last_complete_week_start, report_request
+from .reports.services import GENERATE_ROLE, last_complete_week_start, may_generate, report_request
 
-GENERATE_ROLE = "analyst"
 ALL_BANKS = "all"  # the form's value for the all-banks scope (superusers)
 
 DOWNLOADS = {
     "csv": ("text/csv; charset=utf-8", report_csv),
     "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", report_xlsx),
 }
-
-
-def may_generate(user, bank_id: int | None) -> bool:
-    if bank_id is None:
-        return bool(user.is_active and user.is_superuser)
-    return user_has_bank_role(user, bank_id, min_role=GENERATE_ROLE)
 
 
 def report_html_for(report: Report, language: str | None) -> str:
@@ -189,7 +182,13 @@ class ReportAdmin(TenantScopedMixin, admin.ModelAdmin):
         report = self._visible_report(request, object_id)
         if not may_generate(request.user, report.bank_id):
             raise PermissionDenied
-        report_request(kind=report.kind, bank_id=report.bank_id, period_start=report.period_start, force=True)
+        report_request(
+            user=request.user,
+            kind=report.kind,
+            bank_id=report.bank_id,
+            period_start=report.period_start,
+            force=True,
+        )
         self.message_user(
             request, _("The report is being rebuilt; reload this page in a moment."), messages.SUCCESS
         )
@@ -207,6 +206,7 @@ class ReportAdmin(TenantScopedMixin, admin.ModelAdmin):
             if not may_generate(request.user, bank_id):
                 raise PermissionDenied
             report, enqueued = report_request(
+                user=request.user,
                 kind=ReportKind.WEEKLY_PORTFOLIO,
                 bank_id=bank_id,
                 period_start=form.cleaned_data["period"],
@@ -267,7 +267,11 @@ class ReportAdmin(TenantScopedMixin, admin.ModelAdmin):
                 refused += 1
                 continue
             report_request(
-                kind=report.kind, bank_id=report.bank_id, period_start=report.period_start, force=True
+                user=request.user,
+                kind=report.kind,
+                bank_id=report.bank_id,
+                period_start=report.period_start,
+                force=True,
             )
             done += 1
         if done:

@@ -31,6 +31,7 @@ class JobStatus(models.TextChoices):
 
 class JobKind(models.TextChoices):
     REQUEST = "request", _("Requested")
+    APPROVAL = "approval", _("Assessment approved")
     PUBLISH = "publish", _("Rubric version published")
     SWEEP = "sweep", _("Stale-score sweep")
 

@@ -1,16 +1,11 @@
-"""Errors for broken business rules (as opposed to bad input, which is Django's ValidationError)."""
+"""The scoring app raises the one error type of the services (``partnerships.errors``), plus immutability."""
+
+from partnerships.errors import Conflict, FieldErrors, Forbidden, Invalid, NotFound, ServiceError
+
+__all__ = ["Conflict", "FieldErrors", "Forbidden", "ImmutableError", "Invalid", "NotFound", "ServiceError"]
 
 
-class ApplicationError(Exception):
-    """A rule of the domain refuses the operation; ``status`` suggests the HTTP answer (409 by default)."""
-
-    status = 409
-
-    def __init__(self, message, extra: dict | None = None):
-        super().__init__(message)
-        self.message = message
-        self.extra = extra or {}
-
-
-class ImmutableError(ApplicationError):
+class ImmutableError(Conflict):
     """A published rubric version, its criteria and scores never change."""
+
+    code = "immutable"

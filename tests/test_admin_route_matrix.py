@@ -273,7 +273,7 @@ def world(two_banks) -> World:
         note=f"{MARKER} evidence",
         uploaded_by=analyst,
     )
-    assessment = assessment_create(initiative=initiative, author=analyst, note=f"{MARKER} assessment")
+    assessment = assessment_create(user=analyst, initiative=initiative, note=f"{MARKER} assessment")
     score_initiatives(bank_id=banks["A"].pk, initiative_ids=[initiative.pk])
     job = score_job_create(requested_by=analyst, bank_id=banks["A"].pk, initiative_ids=[initiative.pk])
     report = report_generate(bank_id=banks["A"].pk, period_start=WEEK, deliver=False)

@@ -64,6 +64,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    # Before anything reads the body (CSRF reads admin forms): NUL bytes and the size limit, chunked bodies too.
+    "config.middleware.RequestGuardMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -221,6 +223,12 @@ EVIDENCE_MAX_BYTES = env.int("EVIDENCE_MAX_BYTES", default=10 * 1024 * 1024)
 EVIDENCE_EXTENSIONS = ["pdf", "png", "jpg", "jpeg", "xlsx", "docx", "pptx", "csv", "txt"]
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Every request body (config.middleware): 5 MB, chunked bodies included; a multipart upload may carry an evidence
+# file up to EVIDENCE_MAX_BYTES plus the form around it.
+REQUEST_MAX_BYTES = DATA_UPLOAD_MAX_MEMORY_SIZE
+UPLOAD_MAX_BYTES = EVIDENCE_MAX_BYTES + 1024 * 1024
+# JSON bodies nested deeper than this are refused (400) before any view walks them.
+API_MAX_JSON_DEPTH = env.int("API_MAX_JSON_DEPTH", default=32)
 
 # --- Import / export --------------------------------------------------------------------------------
 IMPORT_EXPORT_USE_TRANSACTIONS = True

@@ -1,6 +1,6 @@
 """Admin registrations for partnerships; every tenant model goes through TenantScopedAdmin."""
 
-from . import bank, initiative, kpi, partner, taxonomy  # noqa: F401
+from . import bank, initiative, kpi, partner, taxonomy, users  # noqa: F401
 from .site import configure_admin_site
 
 configure_admin_site()

@@ -1,9 +1,14 @@
-"""Initiative admin: filters, bilingual search, partner autocomplete, inlines, history, import/export."""
+"""Initiative admin: filters, bilingual search, partner autocomplete, inlines, history, import/export.
+
+A door like the API: the form asks ``partnerships.services.initiatives`` whether the input (with its partner rows)
+is acceptable, and saving calls that service; KPI and evidence rows are written by their services.
+"""
 
 import zipfile
 
 from django import forms
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import Prefetch
 from django.http import HttpResponseRedirect
 from django.template.defaultfilters import filesizeformat
@@ -18,8 +23,17 @@ from tablib import InvalidDimensions
 from ..forms import InitiativeAdminForm
 from ..models import KPI, Evidence, Initiative, InitiativePartner
 from ..resources import InitiativeResource
-from .base import TenantScopedAdmin, TenantScopedMixin
+from ..services.evidence import evidence_create, evidence_delete, evidence_update, evidence_validate
+from ..services.initiatives import (
+    initiative_create,
+    initiative_delete,
+    initiative_update,
+    initiative_validate,
+)
+from ..services.kpis import kpi_create, kpi_delete, kpi_update, kpi_validate
+from .base import ServiceAdminMixin, ServiceInlineMixin, TenantScopedAdmin, TenantScopedMixin, adopt
 from .filters import TenantBankFilter
+from .widgets import EvidenceFileInput, OwnerAutocomplete
 
 IMPORT_MAX_BYTES = 5 * 1024 * 1024  # uploaded files are not counted by DATA_UPLOAD_MAX_MEMORY_SIZE
 
@@ -35,30 +49,90 @@ class InitiativeImportForm(ImportForm):
         return upload
 
 
-class InitiativePartnerInline(TenantScopedMixin, admin.TabularInline):
+class InitiativePartnerInline(ServiceInlineMixin, TenantScopedMixin, admin.TabularInline):
+    """Partner rows are part of the initiative's own write (``data["partners"]``), checked and saved with it."""
+
     model = InitiativePartner
     autocomplete_fields = ["partner"]
     fields = ["partner", "role", "note"]
     extra = 0
     min_num = 0
 
+    # Written by initiative_create / initiative_update with the initiative (InitiativeAdminForm.service_data).
+    def service_create(self, request, parent, form) -> None:
+        pass
 
-class KPIInline(TenantScopedMixin, admin.TabularInline):
+    def service_update(self, request, obj, form) -> None:
+        pass
+
+    def service_delete(self, request, obj) -> None:
+        pass
+
+
+class KPIInline(ServiceInlineMixin, TenantScopedMixin, admin.TabularInline):
     model = KPI
     fields = ["name", "cost_driver", "unit", "baseline", "target", "target_date"]
     extra = 0
     show_change_link = True  # observations are entered on the KPI's own page
 
+    @staticmethod
+    def _data(form) -> dict:
+        return {name: form.cleaned_data.get(name) for name in KPIInline.fields if name in form.cleaned_data}
 
-class EvidenceInline(TenantScopedMixin, admin.TabularInline):
+    def service_validate_row(self, request, parent, form) -> None:
+        kpi = form.instance if form.instance.pk else None
+        if parent.pk is None:
+            kpi_validate(user=request.user, data=self._data(form), new_initiative=True)
+        else:
+            kpi_validate(user=request.user, data={**self._data(form), "initiative": parent.pk}, kpi=kpi)
+
+    def service_create(self, request, parent, form) -> None:
+        kpi_create(user=request.user, initiative=parent, data=self._data(form))
+
+    def service_update(self, request, obj, form) -> None:
+        kpi_update(user=request.user, kpi=obj, data=self._data(form))
+
+    def service_delete(self, request, obj) -> None:
+        kpi_delete(user=request.user, kpi=obj)
+
+
+class EvidenceInline(ServiceInlineMixin, TenantScopedMixin, admin.TabularInline):
     model = Evidence
     fields = ["kind", "file", "url", "note", "uploaded_by", "created_at"]
     readonly_fields = ["uploaded_by", "created_at"]
+    formfield_overrides = {
+        **TenantScopedMixin.formfield_overrides,
+        models.FileField: {"widget": EvidenceFileInput},
+    }
     extra = 0
+
+    @staticmethod
+    def _data(form) -> dict:
+        data = {
+            name: form.cleaned_data.get(name) for name in ("kind", "url", "note") if name in form.cleaned_data
+        }
+        if "file" in form.changed_data and form.cleaned_data.get("file"):
+            data["file"] = form.cleaned_data["file"]
+        return data
+
+    def service_validate_row(self, request, parent, form) -> None:
+        evidence = form.instance if form.instance.pk else None
+        evidence_validate(
+            user=request.user, data={**self._data(form), "initiative": parent.pk}, evidence=evidence
+        )
+
+    def service_create(self, request, parent, form) -> None:
+        evidence_create(user=request.user, initiative=parent, data=self._data(form))
+
+    def service_update(self, request, obj, form) -> None:
+        evidence_update(user=request.user, evidence=obj, data=self._data(form))
+
+    def service_delete(self, request, obj) -> None:
+        evidence_delete(user=request.user, evidence=obj)
 
 
 @admin.register(Initiative)
-class InitiativeAdmin(ImportExportMixin, TenantScopedAdmin):
+class InitiativeAdmin(ServiceAdminMixin, ImportExportMixin, TenantScopedAdmin):
     form = InitiativeAdminForm
     resource_classes = [InitiativeResource]
     formats = [CSV, XLSX]
@@ -116,6 +190,34 @@ class InitiativeAdmin(ImportExportMixin, TenantScopedAdmin):
     def get_queryset(self, request):
         links = InitiativePartner.objects.select_related("partner").order_by("role", "partner__key")
         return super().get_queryset(request).prefetch_related(Prefetch("partner_links", queryset=links))
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "owner":
+            kwargs["widget"] = OwnerAutocomplete(db_field, self.admin_site, bank_id=self._page_bank(request))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    @staticmethod
+    def _page_bank(request) -> int | None:
+        match = getattr(request, "resolver_match", None)
+        object_id = (match.kwargs or {}).get("object_id") if match else None
+        if object_id and str(object_id).isdigit():
+            return Initiative.objects.filter(pk=int(object_id)).values_list("bank_id", flat=True).first()
+        return None
+
+    # --- the door: checks and writes by the initiative services -----------------------------------------
+    def service_validate(self, request, form, cleaned) -> None:
+        initiative_validate(user=request.user, data=form.service_data(cleaned), initiative=form.instance)
+
+    def save_model(self, request, obj, form, change):
+        data = form.service_data(form.cleaned_data)
+        if change:
+            saved = initiative_update(user=request.user, initiative=obj.pk, data=data)
+        else:
+            saved = initiative_create(user=request.user, data=data)
+        adopt(obj, saved)
+
+    def service_delete(self, request, obj) -> None:
+        initiative_delete(user=request.user, initiative=obj)
 
     @admin.display(description=_("partners"))
     def partner_list(self, obj: Initiative):
@@ -185,18 +287,3 @@ class InitiativeAdmin(ImportExportMixin, TenantScopedAdmin):
             )
             return HttpResponseRedirect(reverse("admin:partnerships_initiative_import"))
         return super().process_result(result, request)
-
-    def save_model(self, request, obj, form, change):
-        if not change and obj.owner_id is None:
-            obj.owner = request.user
-        super().save_model(request, obj, form, change)
-
-    def save_formset(self, request, form, formset, change):
-        instances = formset.save(commit=False)
-        for instance in instances:
-            if isinstance(instance, Evidence) and instance.uploaded_by_id is None:
-                instance.uploaded_by = request.user
-            instance.save()
-        for obj in formset.deleted_objects:
-            obj.delete()
-        formset.save_m2m()

@@ -1,12 +1,11 @@
-"""Request parsers that refuse oversized bodies (413) and JSON that cannot be stored (lone surrogates).
+"""Request parsers that refuse what cannot be stored or walked safely: oversized bodies (413), JSON nested
+deeper than ``API_MAX_JSON_DEPTH`` (400), NUL characters and lone surrogates anywhere in the data (400).
 
-Django checks ``DATA_UPLOAD_MAX_MEMORY_SIZE`` only when ``request.body`` is read, and DRF's JSON parser reads
-the stream instead, so the limit is enforced here, before anything is read.
+``config.middleware.RequestGuardMiddleware`` refuses oversized bodies (chunked ones too) for every view; the
+check here repeats it for a parser used outside that stack.
 """
 
 from __future__ import annotations
-
-import json
 
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
@@ -20,8 +19,8 @@ class RequestTooLarge(APIException):
     default_code = "request_too_large"
 
 
-def check_size(parser_context) -> None:
-    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+def check_size(parser_context, limit: int | None = None) -> None:
+    limit = settings.REQUEST_MAX_BYTES if limit is None else limit
     request = (parser_context or {}).get("request")
     if request is None or limit is None:
         return
@@ -36,25 +35,70 @@ def check_size(parser_context) -> None:
         )
 
 
+def check_text(value: str) -> None:
+    if "\x00" in value:
+        raise ParseError(_("A NUL character is not allowed in the data."))
+
+
+def check_json(data) -> None:
+    """Depth, NUL and valid Unicode of parsed JSON, walked without recursion (every node once)."""
+    limit = settings.API_MAX_JSON_DEPTH
+    stack = [(data, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
+            if depth > limit:
+                raise ParseError(_("The JSON is nested deeper than %(limit)s levels.") % {"limit": limit})
+            items = node.items() if isinstance(node, dict) else ((None, v) for v in node)
+            for key, value in items:
+                if key is not None:
+                    _check_string(key)
+                stack.append((value, depth + 1))
+        elif isinstance(node, str):
+            _check_string(node)
+
+
+def _check_string(value: str) -> None:
+    check_text(value)
+    try:
+        # A lone surrogate ("\ud800") is valid JSON but no valid text: refuse it here, not in the database.
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ParseError(_("JSON parse error - the text is not valid Unicode.")) from None
+
+
 class JSONParser(parsers.JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
         check_size(parser_context)
-        data = super().parse(stream, media_type, parser_context)
         try:
-            # A lone surrogate ("\ud800") is valid JSON but no valid text: refuse it here, not in the database.
-            json.dumps(data, ensure_ascii=False).encode("utf-8")
-        except UnicodeEncodeError:
-            raise ParseError(_("JSON parse error - the text is not valid Unicode.")) from None
+            data = super().parse(stream, media_type, parser_context)
+        except RecursionError:  # deeper than the interpreter's own limit
+            raise ParseError(
+                _("The JSON is nested deeper than %(limit)s levels.") % {"limit": settings.API_MAX_JSON_DEPTH}
+            ) from None
+        check_json(data)
         return data
+
+
+def _check_query_dict(data) -> None:
+    for key, values in data.lists():
+        check_text(key)
+        for value in values:
+            if isinstance(value, str):
+                check_text(value)
 
 
 class FormParser(parsers.FormParser):
     def parse(self, stream, media_type=None, parser_context=None):
         check_size(parser_context)
-        return super().parse(stream, media_type, parser_context)
+        data = super().parse(stream, media_type, parser_context)
+        _check_query_dict(data)
+        return data
 
 
 class MultiPartParser(parsers.MultiPartParser):
     def parse(self, stream, media_type=None, parser_context=None):
-        check_size(parser_context)
-        return super().parse(stream, media_type, parser_context)
+        check_size(parser_context, settings.UPLOAD_MAX_BYTES)
+        result = super().parse(stream, media_type, parser_context)
+        _check_query_dict(result.data)
+        return result

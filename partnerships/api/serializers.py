@@ -12,6 +12,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from ..choices import (
+    EvidenceKind,
     InitiativeStatus,
     LawfulBasis,
     PartnerRole,
@@ -23,6 +24,7 @@ from ..choices import (
 from ..models import (
     KPI,
     Bank,
+    Evidence,
     Initiative,
     InitiativePartner,
     KPIObservation,
@@ -311,3 +313,36 @@ class KPISerializer(serializers.ModelSerializer):
             "observations",
         ]
         read_only_fields = fields
+
+
+# --- Evidence ------------------------------------------------------------------------------------------
+class EvidenceSerializer(serializers.ModelSerializer):
+    uploaded_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    download = serializers.SerializerMethodField(
+        help_text=_("For file evidence: the address to download it (signed-in members of the bank only).")
+    )
+
+    class Meta:
+        model = Evidence
+        fields = [
+            "id",
+            "initiative",
+            "kind",
+            "filename",
+            "url",
+            "note",
+            "uploaded_by",
+            "created_at",
+            "download",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field({"type": "string", "format": "uri", "nullable": True})
+    def get_download(self, obj: Evidence) -> str | None:
+        if obj.kind != EvidenceKind.FILE:
+            return None
+        view = self.context.get("view")
+        request = self.context.get("request")
+        if view is None or request is None:
+            return None
+        return request.build_absolute_uri(view.reverse_action("download", args=[obj.pk]))

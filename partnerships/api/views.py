@@ -1,4 +1,5 @@
-"""Viewsets of the partnerships API. Every queryset goes through ``for_user``; writes go through services.
+"""Viewsets of the partnerships API. ``ApiViewMixin`` scopes every queryset to the user's banks (one place for the
+API's tenancy); writes go through the services, which check every rule themselves.
 
 ``InitiativeViewSet`` is complete without scoring; ``scoring.api.views.ScoredInitiativeViewSet`` extends it with
 the current score, score filters and the scoring actions, and is the one the router serves.
@@ -11,16 +12,20 @@ from django.db.models import Prefetch
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
+from rest_framework.decorators import action
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.generics import get_object_or_404
 from rest_framework.permissions import SAFE_METHODS, IsAuthenticated
 from rest_framework.response import Response
 
+from ..downloads import evidence_response
 from ..models import (
     KPI,
     Bank,
+    Evidence,
     Initiative,
     InitiativePartner,
     KPIObservation,
@@ -29,12 +34,15 @@ from ..models import (
     ScenarioType,
     TechPartner,
 )
+from ..services.evidence import evidence_open
 from ..services.initiatives import initiative_create, initiative_delete, initiative_update
+from ..tenancy import scope_queryset
 from .filters import ApiSearchFilter, InitiativeFilter, KPIFilter, StrictOrderingFilter
 from .permissions import BankRolePermission
 from .readers import InitiativeReader
 from .serializers import (
     BankSerializer,
+    EvidenceSerializer,
     InitiativeSerializer,
     KPISerializer,
     PillarSerializer,
@@ -77,9 +85,11 @@ class ThrottleRefusalsMixin:
 class ApiViewMixin(ThrottleRefusalsMixin):
     """What every API viewset shares: signed-in users, bank-role checks, cursor order, throttle scopes.
 
-    ``write_role`` is the role unsafe methods need; ``action_roles`` overrides it per action (approve: manager);
-    ``action_throttles`` gives actions a throttle scope of their own (scoring requests); ``cursor_ordering`` and
-    ``action_cursor_ordering`` order cursor pages where no ordering filter applies.
+    ``base_queryset()`` names the rows a viewset serves; ``get_queryset`` scopes it to the banks the user
+    belongs to (``partnerships.tenancy``) whenever its model is a tenant model, so no viewset filters by bank
+    itself. ``write_role`` is the role unsafe methods need; ``action_roles`` overrides it per action (approve:
+    manager); ``action_throttles`` gives actions a throttle scope of their own (scoring requests);
+    ``cursor_ordering`` and ``action_cursor_ordering`` order cursor pages where no ordering filter applies.
     """
 
     permission_classes = [IsAuthenticated, BankRolePermission]
@@ -92,6 +102,15 @@ class ApiViewMixin(ThrottleRefusalsMixin):
     @property
     def throttle_scope(self) -> str | None:
         return self.action_throttles.get(getattr(self, "action", None))
+
+    def base_queryset(self):
+        raise NotImplementedError(f"{type(self).__name__} names its rows in base_queryset()")
+
+    def get_queryset(self):
+        queryset = self.base_queryset()
+        if getattr(queryset.model, "TENANT_BANK_PATH", None) is None:
+            return queryset  # reference data shared by every bank: partners, pillars, rubrics
+        return scope_queryset(queryset, self.request.user)
 
     # Reads outside a transaction, writes inside one. ATOMIC_REQUESTS would wrap every request, reads too, in
     # BEGIN … COMMIT: two round trips a read for nothing. Writes keep exactly what ATOMIC_REQUESTS gave them:
@@ -138,8 +157,8 @@ class BankViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
     ordering_fields = ["code", "id"]
     ordering = ["code"]
 
-    def get_queryset(self):
-        return Bank.objects.for_user(self.request.user)
+    def base_queryset(self):
+        return Bank.objects.all()
 
 
 @extend_schema_view(
@@ -159,7 +178,7 @@ class TechPartnerViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
     ordering_fields = ["key", "id"]
     ordering = ["key"]
 
-    def get_queryset(self):
+    def base_queryset(self):
         metrics = PartnerMetric.objects.order_by("metric", "segment", "-period_end")
         return TechPartner.objects.prefetch_related(Prefetch("metrics", queryset=metrics))
 
@@ -173,7 +192,7 @@ class PillarViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
     lookup_field = "key"
     pagination_class = None  # three rows, fixed by the seed
 
-    def get_queryset(self):
+    def base_queryset(self):
         types = ScenarioType.objects.order_by("position", "key")
         return Pillar.objects.prefetch_related(Prefetch("scenario_types", queryset=types))
 
@@ -192,19 +211,13 @@ class InitiativeViewSet(ApiViewMixin, viewsets.ModelViewSet):
     reader = InitiativeReader(InitiativeSerializer)
     reader_actions = ("list", "retrieve")
 
-    def get_queryset(self):
+    def base_queryset(self):
         if self.action in self.reader_actions:
-            return Initiative.objects.for_user(
-                self.request.user
-            )  # the reader names its own columns and joins
+            return Initiative.objects.all()  # the reader names its own columns and joins
         links = InitiativePartner.objects.select_related("partner").order_by("role", "partner__key")
-        return (
-            Initiative.objects.for_user(self.request.user)
-            .select_related("bank", "pillar", "owner")
-            .prefetch_related(
-                Prefetch("partner_links", queryset=links),
-                Prefetch("scenario_types", queryset=ScenarioType.objects.order_by("position", "key")),
-            )
+        return Initiative.objects.select_related("bank", "pillar", "owner").prefetch_related(
+            Prefetch("partner_links", queryset=links),
+            Prefetch("scenario_types", queryset=ScenarioType.objects.order_by("position", "key")),
         )
 
     def list(self, request, *args, **kwargs):
@@ -259,8 +272,36 @@ class KPIViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
     ordering_fields = ["id", "name"]
     ordering = ["id"]
 
-    def get_queryset(self):
+    def base_queryset(self):
         observations = KPIObservation.objects.order_by("-observed_on")
-        return KPI.objects.for_user(self.request.user).prefetch_related(
-            Prefetch("observations", queryset=observations)
-        )
+        return KPI.objects.prefetch_related(Prefetch("observations", queryset=observations))
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary=_("Evidence of your banks' initiatives"),
+        description=_("Files and links behind the ratings; a file is read through its download address."),
+    ),
+    retrieve=extend_schema(summary=_("A piece of evidence")),
+)
+class EvidenceViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
+    serializer_class = EvidenceSerializer
+    filter_backends = [DjangoFilterBackend, StrictOrderingFilter]
+    filterset_fields = ["initiative", "kind"]
+    ordering_fields = ["id", "created_at"]
+    ordering = ["-id"]
+
+    def base_queryset(self):
+        return Evidence.objects.select_related("uploaded_by")
+
+    @extend_schema(
+        summary=_("Download an evidence file"),
+        description=_(
+            "The file as it was uploaded, as an attachment; 404 for a link, for another bank's evidence and for "
+            "a file missing from storage."
+        ),
+        responses={(200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY)},
+    )
+    @action(detail=True, methods=["get"], filter_backends=[])
+    def download(self, request, pk=None):
+        return evidence_response(evidence_open(user=request.user, evidence=self.get_object()))

@@ -1,8 +1,12 @@
 """Evidence behind an initiative's ratings: an uploaded file or a link, with a note."""
 
+import secrets
+from pathlib import Path
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.text import get_valid_filename
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -13,7 +17,9 @@ from .initiative import Initiative
 
 
 def evidence_upload_to(instance: "Evidence", filename: str) -> str:
-    return f"evidence/{instance.initiative.bank_id}/{instance.initiative_id}/{filename}"
+    """A stored name nobody can guess: a random part before the original name, which the download restores."""
+    safe = get_valid_filename(Path(filename).name)[-120:] or "file"
+    return f"evidence/{instance.initiative.bank_id}/{instance.initiative_id}/{secrets.token_hex(12)}-{safe}"
 
 
 class Evidence(models.Model):
@@ -29,6 +35,12 @@ class Evidence(models.Model):
         blank=True,
         validators=[validate_evidence_file],
         max_length=300,
+    )
+    filename = models.CharField(
+        _("file name"),
+        max_length=255,
+        blank=True,
+        help_text=_("The uploaded file's own name, for downloads."),
     )
     url = models.URLField(_("link"), blank=True, max_length=500)
     note = models.CharField(_("note"), max_length=300, blank=True)

@@ -1,29 +1,41 @@
-"""Writing initiatives: create, update and delete with their partners and scenario types, inside the tenancy rules.
+"""Writing initiatives: create, update (status, owner, partners, scenario types) and delete, under the tenancy rules.
 
-Every door (API, scripts) comes here. Bad input and writes that point at another bank's objects raise Django's
-``ValidationError`` keyed by field name; a user who may not write to the initiative's bank at all gets
-``PermissionDenied``. Messages never tell whether another bank's object exists: "not one of your banks" reads
-the same for a bank that does not exist and for one the user does not belong to.
+This is the one door for these changes: the admin's forms, the API, the CSV/XLSX import and any command call these
+functions and hold no rule of their own. Every function checks everything itself and raises
+``partnerships.errors.ServiceError`` (``Invalid`` with messages by field, ``Forbidden``, ``NotFound``,
+``Conflict``). ``user`` None is the system (commands, seeds), which may write in every bank.
+
+``data`` holds field values by name as a client sends them: ``bank`` (id), ``pillar`` (key), ``owner`` (username,
+or "" / None for nobody), ``scenario_types`` (keys), ``partners`` ([{partner: key, role, note}]), and the plain
+fields of ``SIMPLE_FIELDS``. Only the names given change; ``partners`` and ``scenario_types`` replace the sets.
+
+Messages never tell whether another bank's object exists: "choose one of your banks" reads the same for a bank
+that does not exist and for one the user does not belong to.
 """
 
 from __future__ import annotations
 
+import copy
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ..choices import STATUS_TRANSITIONS, InitiativeStatus, PartnerRole
-from ..models import Initiative, InitiativePartner, Membership, ScenarioType, TechPartner
-from ..tenancy import user_has_bank_role
+from ..errors import Conflict, FieldErrors, Invalid
+from ..models import Bank, Initiative, InitiativePartner, ScenarioType, TechPartner
+from ..tenancy import actor_has_bank_role, is_system, require_bank_role, user_is_member
 
 WRITE_ROLE = "analyst"
+MAX_PARTNERS = 50
 
-# Plain fields copied from the input to the model as they are.
-_SIMPLE_FIELDS = (
+# Plain fields copied from the input to the model as they are (the model's full_clean checks them).
+SIMPLE_FIELDS = (
     "code",
     "title",
     "description",
@@ -35,8 +47,9 @@ _SIMPLE_FIELDS = (
     "security_assessment_done",
     "cross_border_transfer",
     "transfer_mechanism",
+    "is_illustrative",
 )
-
+_BLANK_WHEN_NONE = ("description", "lawful_basis", "transfer_mechanism")
 
 CODE_PREFIXES = {"scenario": "sc", "data_sharing": "ds", "smart_banking": "sb"}
 
@@ -45,7 +58,7 @@ def next_initiative_code(bank_id: int, pillar: str) -> str:
     """A free code for a new initiative of the bank: pillar prefix, year and month, a number (sc-202611-004)."""
     stem = f"{CODE_PREFIXES.get(pillar, 'in')}-{timezone.localdate():%Y%m}-"
     taken = set(
-        Initiative.objects.filter(bank_id=bank_id, code__startswith=stem).values_list("code", flat=True)
+        Initiative.objects.for_bank(bank_id).filter(code__startswith=stem).values_list("code", flat=True)
     )
     number = len(taken) + 1
     while f"{stem}{number:03d}" in taken:
@@ -53,84 +66,211 @@ def next_initiative_code(bank_id: int, pillar: str) -> str:
     return f"{stem}{number:03d}"
 
 
-class _Errors(dict):
-    def add(self, field: str, message: str) -> None:
-        self.setdefault(field, []).append(message)
+@dataclass
+class _Plan:
+    """What a write will do, once every check has passed."""
+
+    initiative: Initiative
+    scenario_types: list[ScenarioType] | None
+    partners: list[tuple[TechPartner, str, str]] | None
 
 
-def _check_bank(errors: _Errors, user, bank_id) -> None:
-    if user_has_bank_role(user, bank_id, min_role=WRITE_ROLE):
-        return
-    if user_has_bank_role(user, bank_id, min_role="viewer"):
+# --- checks ------------------------------------------------------------------------------------------------
+def _check_bank(errors: FieldErrors, user, bank_id) -> bool:
+    """The bank exists, and the user may write its initiatives. Foreign and missing banks read alike."""
+    if isinstance(bank_id, Bank):
+        bank_id = bank_id.pk
+    if (
+        isinstance(bank_id, bool)
+        or not isinstance(bank_id, int)
+        or not Bank.objects.filter(pk=bank_id).exists()
+    ):
+        errors.add("bank", _("Choose one of your banks."))
+        return False
+    if actor_has_bank_role(user, bank_id, min_role=WRITE_ROLE):
+        return True
+    if actor_has_bank_role(user, bank_id, min_role="viewer"):
         errors.add("bank", _("You need the analyst role in this bank to write its initiatives."))
     else:
         errors.add("bank", _("Choose one of your banks."))
+    return False
 
 
-def _resolve_owner(errors: _Errors, username, bank_id):
-    if username in (None, ""):
+def _check_owner(errors: FieldErrors, owner, bank_id):
+    """An owner is a member of the initiative's bank (any role); "" or None leaves the initiative without one."""
+    if owner in (None, ""):
         return None
-    user = get_user_model().objects.filter(username=username).first()
-    if user is None or not Membership.objects.filter(user=user, bank_id=bank_id).exists():
+    User = get_user_model()
+    if isinstance(owner, User):
+        user = owner
+    else:
+        user = User.objects.filter(**{User.USERNAME_FIELD: owner}).first()
+    if user is None or not user.is_active or not user_is_member(user.pk, bank_id):
         errors.add("owner", _("The owner must be a member of the initiative's bank."))
         return None
     return user
 
 
-def _resolve_scenario_types(errors: _Errors, keys: list[str], pillar: str) -> list[ScenarioType]:
+def check_scenario_types(errors: FieldErrors, keys: list, pillar: str | None) -> list[ScenarioType]:
+    """Known scenario types, each of the initiative's pillar."""
+    if not isinstance(keys, list | tuple) or any(not isinstance(k, str) for k in keys):
+        errors.add("scenario_types", _("Give the scenario types as a list of keys."))
+        return []
     found = {t.key: t for t in ScenarioType.objects.filter(key__in=set(keys))}
     unknown = [k for k in keys if k not in found]
     if unknown:
         errors.add("scenario_types", _("Unknown scenario types: %(keys)s.") % {"keys": ", ".join(unknown)})
-    wrong = [k for k in keys if k in found and found[k].pillar_id != pillar]
+    wrong = [found[k] for k in dict.fromkeys(keys) if k in found and found[k].pillar_id != pillar]
     if wrong:
         errors.add(
             "scenario_types",
-            _("%(keys)s do not belong to the pillar %(pillar)s.")
-            % {"keys": ", ".join(wrong), "pillar": pillar},
+            _("%(types)s do not belong to the pillar “%(pillar)s”.")
+            % {"types": "、".join(f"{t.name} ({t.key})" for t in wrong), "pillar": pillar},
         )
     return list({k: found[k] for k in keys if k in found}.values())
 
 
-def _resolve_partners(errors: _Errors, items: list[dict]) -> list[tuple[TechPartner, str, str]]:
-    if any(not isinstance(item, dict) or not item.get("partner") for item in items):
-        errors.add("partners", _("Each partner entry names a partner by its key."))
+def check_partners(errors: FieldErrors, items) -> list[tuple[TechPartner, str, str]]:
+    """Known partners, each listed once, at most one lead, roles from PartnerRole."""
+    if not isinstance(items, list | tuple) or any(not isinstance(i, dict) for i in items):
+        errors.add("partners", _("Give the partners as a list of {partner, role, note}."))
         return []
-    keys = [item["partner"] for item in items]
-    found = {p.key: p for p in TechPartner.objects.filter(key__in=set(keys))}
-    unknown = [k for k in keys if k not in found]
+    if len(items) > MAX_PARTNERS:
+        errors.add("partners", _("At most %(n)d partners.") % {"n": MAX_PARTNERS})
+        return []
+    keys = []
+    for i, item in enumerate(items):
+        partner = item.get("partner")
+        if isinstance(partner, TechPartner):
+            partner = partner.key
+        if not isinstance(partner, str) or not partner:
+            errors.add(f"partners[{i}].partner", _("Each partner entry names a partner by its key."))
+        keys.append(partner)
+        role = item.get("role") or PartnerRole.TECHNOLOGY
+        if role not in PartnerRole.values:
+            errors.add(
+                f"partners[{i}].role",
+                _("Unknown role “%(role)s”; use one of: %(roles)s.")
+                % {"role": role, "roles": ", ".join(PartnerRole.values)},
+            )
+        note = item.get("note") or ""
+        if not isinstance(note, str) or len(note) > 200:
+            errors.add(f"partners[{i}].note", _("A note has at most 200 characters."))
+    named = [k for k in keys if isinstance(k, str) and k]
+    found = {p.key: p for p in TechPartner.objects.filter(key__in=set(named))}
+    unknown = [k for k in named if k not in found]
     if unknown:
         errors.add("partners", _("Unknown partners: %(keys)s.") % {"keys": ", ".join(unknown)})
-    repeated = sorted({k for k in keys if keys.count(k) > 1})
+    repeated = sorted({k for k in named if named.count(k) > 1})
     if repeated:
         errors.add("partners", _("Each partner is listed once: %(keys)s.") % {"keys": ", ".join(repeated)})
-    if sum(1 for item in items if item.get("role") == PartnerRole.LEAD) > 1:
+    if sum(1 for item in items if (item.get("role") or "") == PartnerRole.LEAD) > 1:
         errors.add("partners", _("An initiative has at most one lead partner."))
     return [
-        (found[item["partner"]], item.get("role") or PartnerRole.TECHNOLOGY, item.get("note") or "")
-        for item in items
-        if item["partner"] in found
+        (found[key], item.get("role") or PartnerRole.TECHNOLOGY, item.get("note") or "")
+        for key, item in zip(keys, items, strict=True)
+        if key in found
     ]
 
 
-def _validate_model(errors: _Errors, initiative: Initiative) -> None:
-    """Run the model's own checks (field choices, clean(), check constraints) and merge their messages."""
-    clash = (
-        Initiative.objects.filter(bank_id=initiative.bank_id, code=initiative.code)
-        .exclude(pk=initiative.pk)
-        .exists()
-    )
-    if clash:
-        errors.add("code", _("Another initiative of this bank already has this code."))
+def _check_status(errors: FieldErrors, before: str, after: str) -> None:
+    if after == before or after not in InitiativeStatus.values:
+        return  # an unknown value is the model's full_clean to report
+    allowed = STATUS_TRANSITIONS.get(before, frozenset())
+    if after not in allowed:
+        errors.add(
+            "status",
+            _("An initiative cannot go from “%(before)s” to “%(after)s”. Allowed next: %(allowed)s.")
+            % {
+                "before": InitiativeStatus(before).label,
+                "after": InitiativeStatus(after).label,
+                "allowed": "、".join(str(InitiativeStatus(s).label) for s in sorted(allowed))
+                or _("none (final)"),
+            },
+        )
+
+
+def _check_model(errors: FieldErrors, initiative: Initiative) -> None:
+    """The model's own checks (choices, clean(), constraints) and the code's uniqueness in the bank."""
+    if initiative.code and initiative.bank_id:
+        clash = Initiative.objects.for_bank(initiative.bank_id).filter(code=initiative.code)
+        if initiative.pk:
+            clash = clash.exclude(pk=initiative.pk)
+        if clash.exists():
+            errors.add("code", _("Another initiative of this bank already has this code."))
     try:
-        # The bank was checked against the user's roles and the owner against the bank's members above.
+        # The bank and the owner were checked above against the user's roles and the bank's members.
         initiative.full_clean(exclude=["bank", "owner"], validate_unique=False)
     except ValidationError as exc:
-        for field, messages in exc.message_dict.items():
-            for message in messages:
-                errors.add("non_field_errors" if field == "__all__" else field, message)
+        errors.merge(Invalid.from_validation_error(exc))
 
 
+def _plan(user, initiative: Initiative, data: dict[str, Any], *, creating: bool) -> _Plan:
+    """Apply ``data`` to ``initiative`` (unsaved) and check everything; raise Invalid with every problem."""
+    errors = FieldErrors()
+    unknown = sorted(set(data) - {*SIMPLE_FIELDS, "bank", "pillar", "owner", "scenario_types", "partners"})
+    if unknown:
+        errors.add("non_field_errors", _("Unknown fields: %(names)s.") % {"names": ", ".join(unknown)})
+    before_status = initiative.status
+    bank_ok = True
+    if creating or ("bank" in data and data["bank"] != initiative.bank_id):
+        if "bank" not in data or data["bank"] in (None, ""):
+            errors.add("bank", _("This field is required."))
+            bank_ok = False
+        else:
+            bank_ok = _check_bank(errors, user, data["bank"])
+            if bank_ok:
+                bank = data["bank"]
+                initiative.bank_id = bank.pk if isinstance(bank, Bank) else bank
+    if "pillar" in data:
+        pillar = data["pillar"]
+        initiative.pillar_id = getattr(pillar, "key", pillar)
+    for name in SIMPLE_FIELDS:
+        if name in data:
+            value = data[name]
+            if name in _BLANK_WHEN_NONE and value is None:
+                value = ""
+            setattr(initiative, name, value)
+    if creating and not initiative.status:
+        initiative.status = InitiativeStatus.IDEA
+    if not creating and "status" in data:
+        _check_status(errors, before_status, initiative.status)
+
+    if creating and not data.get("code") and bank_ok and initiative.pillar_id:
+        initiative.code = next_initiative_code(initiative.bank_id, initiative.pillar_id)
+
+    if bank_ok and "owner" in data:
+        initiative.owner = _check_owner(errors, data["owner"], initiative.bank_id)
+    elif bank_ok and creating:
+        # The author owns what they create when they belong to the bank (the system and superusers may not).
+        member = not is_system(user) and user_is_member(user.pk, initiative.bank_id)
+        initiative.owner = user if member else None
+    elif bank_ok and "bank" in data and initiative.owner_id:
+        if not user_is_member(initiative.owner_id, initiative.bank_id):
+            errors.add("owner", _("The owner must be a member of the initiative's bank."))
+
+    types = None
+    if "scenario_types" in data:
+        types = check_scenario_types(errors, data["scenario_types"] or [], initiative.pillar_id)
+    elif not creating and "pillar" in data:
+        wrong = [t for t in initiative.scenario_types.all() if t.pillar_id != initiative.pillar_id]
+        if wrong:
+            errors.add(
+                "scenario_types",
+                _(
+                    "%(types)s do not belong to the pillar “%(pillar)s”; send the scenario types with the pillar."
+                )
+                % {"types": "、".join(f"{t.name} ({t.key})" for t in wrong), "pillar": initiative.pillar_id},
+            )
+    partners = check_partners(errors, data["partners"] or []) if "partners" in data else None
+
+    if bank_ok:
+        _check_model(errors, initiative)
+    errors.raise_if_any()
+    return _Plan(initiative, types, partners)
+
+
+# --- writes ------------------------------------------------------------------------------------------------
 def _write_links(initiative: Initiative, partners: list[tuple[TechPartner, str, str]]) -> None:
     existing = {link.partner_id: link for link in InitiativePartner.objects.filter(initiative=initiative)}
     wanted = {partner.pk for partner, _role, _note in partners}
@@ -145,106 +285,74 @@ def _write_links(initiative: Initiative, partners: list[tuple[TechPartner, str, 
             link.save(update_fields=["role", "note"])
 
 
-def _apply(user, initiative: Initiative, data: dict[str, Any], *, creating: bool) -> Initiative:
-    errors = _Errors()
-    before_status = initiative.status
-    if "bank" in data and (creating or data["bank"] != initiative.bank_id):
-        _check_bank(errors, user, data["bank"])
-        initiative.bank_id = data["bank"]
-    if "pillar" in data:
-        initiative.pillar_id = data["pillar"]
-    for field in _SIMPLE_FIELDS:
-        if field in data:
-            value = data[field]
-            if field in ("description", "lawful_basis", "transfer_mechanism") and value is None:
-                value = ""
-            setattr(initiative, field, value)
-    if not creating and "status" in data and data["status"] != before_status:
-        allowed = STATUS_TRANSITIONS.get(before_status, frozenset())
-        if data["status"] not in allowed:
-            errors.add(
-                "status",
-                _("An initiative cannot go from “%(before)s” to “%(after)s”. Allowed next: %(allowed)s.")
-                % {
-                    "before": InitiativeStatus(before_status).label,
-                    "after": InitiativeStatus(data["status"]).label,
-                    "allowed": ", ".join(str(InitiativeStatus(s).label) for s in sorted(allowed))
-                    or _("none (final)"),
-                },
-            )
-
-    if creating and not data.get("code") and initiative.bank_id and "bank" not in errors:
-        initiative.code = next_initiative_code(initiative.bank_id, initiative.pillar_id)
-
-    if "owner" in data:
-        initiative.owner = _resolve_owner(errors, data["owner"], initiative.bank_id)
-    elif creating:  # the author owns what they create, when they belong to the bank (superusers may not)
-        is_member = Membership.objects.filter(user_id=user.pk, bank_id=initiative.bank_id).exists()
-        initiative.owner = user if is_member else None
-    elif not creating and "bank" in data and initiative.owner_id:
-        if not Membership.objects.filter(user_id=initiative.owner_id, bank_id=initiative.bank_id).exists():
-            errors.add("owner", _("The owner must be a member of the initiative's bank."))
-
-    types = None
-    if "scenario_types" in data:
-        types = _resolve_scenario_types(errors, data["scenario_types"], initiative.pillar_id)
-    elif not creating and "pillar" in data:
-        wrong = [t.key for t in initiative.scenario_types.all() if t.pillar_id != initiative.pillar_id]
-        if wrong:
-            errors.add(
-                "scenario_types",
-                _("%(keys)s do not belong to the pillar %(pillar)s; send the scenario types with the pillar.")
-                % {"keys": ", ".join(wrong), "pillar": initiative.pillar_id},
-            )
-    partners = _resolve_partners(errors, data["partners"]) if "partners" in data else None
-
-    if "bank" not in errors:
-        _validate_model(errors, initiative)
-    if errors:
-        raise ValidationError(dict(errors))
-
+def _save(plan: _Plan) -> Initiative:
+    initiative = plan.initiative
     try:
         with transaction.atomic():
             initiative.save()
-            if types is not None:
-                initiative.scenario_types.set(types)
-            if partners is not None:
-                _write_links(initiative, partners)
+            if plan.scenario_types is not None:
+                initiative.scenario_types.set(plan.scenario_types)
+            if plan.partners is not None:
+                _write_links(initiative, plan.partners)
     except IntegrityError as exc:
         # Two requests checked the same free code at once; the database let one through. Say it like the check.
         if "initiative_bank_code_unique" in str(exc):
-            raise ValidationError(
-                {"code": [_("Another initiative of this bank already has this code.")]}
+            raise Invalid(
+                fields={"code": [_("Another initiative of this bank already has this code.")]}
             ) from exc
         raise
     return initiative
 
 
+def _locked(initiative: Initiative | int) -> Initiative:
+    pk = initiative.pk if isinstance(initiative, Initiative) else initiative
+    return Initiative.objects.select_for_update(of=("self",)).get(pk=pk)
+
+
+def initiative_validate(*, user, data: dict[str, Any], initiative: Initiative | None = None) -> None:
+    """Every check of ``initiative_create`` / ``initiative_update``, writing nothing (forms, import dry runs)."""
+    if initiative is None or initiative.pk is None:
+        _plan(user, Initiative(), dict(data), creating=True)
+        return
+    current = Initiative.objects.get(pk=initiative.pk)
+    require_bank_role(user, current.bank_id, min_role=WRITE_ROLE)
+    _plan(user, copy.copy(current), dict(data), creating=False)
+
+
 def initiative_create(*, user, data: dict[str, Any]) -> Initiative:
     """Create an initiative in one of the user's banks (analyst role), with its scenario types and partners.
 
-    ``data`` holds model field values by name, with ``bank`` (id), ``pillar`` (key), ``owner`` (username),
-    ``scenario_types`` (keys) and ``partners`` ([{partner: key, role, note}]). The owner defaults to the user
-    when they are a member of the bank.
+    The owner defaults to the user when they are a member of the bank; the code to the next free one of the
+    pillar and month.
     """
-    data = dict(data)
-    if "bank" not in data:
-        raise ValidationError({"bank": [_("This field is required.")]})
-    return _apply(user, Initiative(), data, creating=True)
+    with transaction.atomic():
+        return _save(_plan(user, Initiative(), dict(data), creating=True))
 
 
-def initiative_update(*, user, initiative: Initiative, data: dict[str, Any]) -> Initiative:
-    """Change the given fields; ``partners`` and ``scenario_types``, when given, replace the current sets.
+def initiative_update(*, user, initiative: Initiative | int, data: dict[str, Any]) -> Initiative:
+    """Change the given fields under the initiative's row lock; a status change follows ``STATUS_TRANSITIONS``.
 
-    Moving an initiative to another bank needs the analyst role in both banks; a status change follows
-    ``STATUS_TRANSITIONS``.
+    Moving an initiative to another bank needs the analyst role in both banks, and its owner must belong to the
+    new bank.
     """
-    if not user_has_bank_role(user, initiative.bank_id, min_role=WRITE_ROLE):
-        raise PermissionDenied(_("You need the analyst role in this bank to change its initiatives."))
-    return _apply(user, initiative, dict(data), creating=False)
+    with transaction.atomic():
+        current = _locked(initiative)
+        require_bank_role(user, current.bank_id, min_role=WRITE_ROLE)
+        return _save(_plan(user, current, dict(data), creating=False))
 
 
-def initiative_delete(*, user, initiative: Initiative) -> None:
-    if not user_has_bank_role(user, initiative.bank_id, min_role=WRITE_ROLE):
-        raise PermissionDenied(_("You need the analyst role in this bank to delete its initiatives."))
-    initiative.delete()
+def initiative_set_partners(*, user, initiative: Initiative | int, partners: list[dict]) -> Initiative:
+    """Replace the initiative's partners ([{partner: key, role, note}])."""
+    return initiative_update(user=user, initiative=initiative, data={"partners": partners})
+
+
+def initiative_delete(*, user, initiative: Initiative | int) -> None:
+    with transaction.atomic():
+        current = _locked(initiative)
+        require_bank_role(user, current.bank_id, min_role=WRITE_ROLE)
+        try:
+            current.delete()
+        except ProtectedError as exc:
+            raise Conflict(
+                _("Other records still refer to this initiative, so it cannot be deleted.")
+            ) from exc

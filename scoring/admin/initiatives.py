@@ -4,18 +4,18 @@ partnerships never imports scoring, so scoring re-registers the initiative admin
 """
 
 from django.contrib import admin, messages
-from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from partnerships.admin.initiative import InitiativeAdmin
 from partnerships.models import Initiative
-from partnerships.tenancy import bank_ids_for
 
 from ..models import Score
 from ..selectors import score_breakdown
-from ..services.jobs import score_job_create
+from ..services.jobs import score_job_request
 
 
 class TierFilter(admin.SimpleListFilter):
@@ -85,27 +85,28 @@ class ScoredInitiativeAdmin(InitiativeAdmin):
 
     @admin.action(description=_("Score now"), permissions=["change"])
     def score_now(self, request, queryset):
-        allowed = bank_ids_for(request.user, min_role="analyst")
         by_bank: dict[int, list[int]] = {}
         for initiative_id, bank_id in queryset.values_list("id", "bank_id"):
-            if allowed is None or bank_id in allowed:
-                by_bank.setdefault(bank_id, []).append(initiative_id)
-        with transaction.atomic():
-            jobs = [
-                score_job_create(requested_by=request.user, bank_id=bank_id, initiative_ids=ids)
-                for bank_id, ids in by_bank.items()
-            ]
-        for job in jobs:
-            url = reverse("admin:scoring_scorejob_change", args=[job.pk])
-            self.message_user(
-                request,
-                _(
-                    "Score job %(job)s queued for %(n)s initiative(s). Follow it under Score jobs (%(url)s) or with "
-                    "`python manage.py score --jobs`; the score appears on each initiative's page when it is done."
+            by_bank.setdefault(bank_id, []).append(initiative_id)
+        for ids in by_bank.values():
+            job = self.run_service(request, score_job_request, user=request.user, initiative_ids=ids)
+            if job:
+                url = reverse("admin:scoring_scorejob_change", args=[job.pk])
+                self.message_user(
+                    request,
+                    format_html(
+                        '{} <a href="{}">{}</a>',
+                        ngettext(
+                            "Scoring %(n)d initiative; the score appears on its page when it is done.",
+                            "Scoring %(n)d initiatives; each score appears on its page when it is done.",
+                            job.total,
+                        )
+                        % {"n": job.total},
+                        url,
+                        _("Follow the score job"),
+                    ),
+                    messages.SUCCESS,
                 )
-                % {"job": str(job.pk)[:8], "n": job.total, "url": url},
-                messages.SUCCESS,
-            )
 
 
 admin.site.unregister(Initiative)

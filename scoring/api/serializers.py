@@ -14,7 +14,6 @@ from partnerships.api.filters import MAX_ID
 from partnerships.api.serializers import InitiativeSerializer, TenantPrimaryKeyRelatedField
 from partnerships.choices import PillarKey
 from partnerships.models import Initiative
-from partnerships.tenancy import bank_ids_for
 
 from ..choices import Tier
 from ..models import (
@@ -207,71 +206,38 @@ class ScoreJobDetailSerializer(ScoreJobSerializer):
 
 
 class ScoreRequestSerializer(serializers.Serializer):
-    rubric_version = serializers.PrimaryKeyRelatedField(
-        queryset=RubricVersion.objects.select_related("rubric"),
+    rubric_version = serializers.IntegerField(
         required=False,
         allow_null=True,
-        help_text=_("Score against this version of the initiative's pillar; default: the published one."),
+        min_value=1,
+        max_value=MAX_ID,
+        help_text=_(
+            "Score against this published or retired version of the initiative's pillar; default: the published one."
+        ),
     )
 
 
 class ScoreJobCreateSerializer(serializers.Serializer):
-    """Which initiatives to score; all of one bank where you hold the analyst role (superusers: any banks)."""
+    """Which initiatives to score: the shape only; the scoring service checks roles, banks and pillars."""
 
     initiatives = serializers.ListField(
         child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
         min_length=1,
         max_length=MAX_JOB_INITIATIVES,
-        help_text=_("Initiative ids."),
-    )
-    rubric_version = serializers.PrimaryKeyRelatedField(
-        queryset=RubricVersion.objects.select_related("rubric"),
-        required=False,
-        allow_null=True,
         help_text=_(
-            "Score against this version (its pillar's initiatives only); default: each pillar's published one."
+            "Initiative ids, all of one bank where you hold the analyst role (superusers: any banks)."
         ),
     )
-
-    def validate(self, attrs):
-        user = self.context["request"].user
-        ids = sorted(set(attrs["initiatives"]))
-        rows = dict(
-            (iid, (bank_id, pillar))
-            for iid, bank_id, pillar in Initiative.objects.for_user(user, min_role="analyst")
-            .filter(id__in=ids)
-            .values_list("id", "bank_id", "pillar_id")
-        )
-        refused = [i for i in ids if i not in rows]
-        if refused:
-            raise serializers.ValidationError(
-                {
-                    "initiatives": [
-                        _("Not among the initiatives you may score (analyst role in their bank): %(ids)s.")
-                        % {"ids": ", ".join(map(str, refused[:50])) + (" …" if len(refused) > 50 else "")}
-                    ]
-                }
-            )
-        banks = sorted({bank_id for bank_id, _pillar in rows.values()})
-        if len(banks) > 1 and bank_ids_for(user) is not None:
-            raise serializers.ValidationError(
-                {"initiatives": [_("A job scores initiatives of one bank; send one request per bank.")]}
-            )
-        version = attrs.get("rubric_version")
-        if version is not None:
-            other = [i for i, (_b, pillar) in rows.items() if pillar != version.rubric.pillar_id]
-            if other:
-                raise serializers.ValidationError(
-                    {
-                        "rubric_version": [
-                            _("Initiatives %(ids)s are not of this version's pillar %(pillar)s.")
-                            % {"ids": ", ".join(map(str, other[:50])), "pillar": version.rubric.pillar_id}
-                        ]
-                    }
-                )
-        attrs["initiatives"] = ids
-        attrs["bank_id"] = banks[0] if len(banks) == 1 else None
-        return attrs
+    rubric_version = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=MAX_ID,
+        help_text=_(
+            "Score against this published or retired version (its pillar's initiatives only); default: each "
+            "pillar's published one."
+        ),
+    )
 
 
 # --- Rubrics -------------------------------------------------------------------------------------------
@@ -458,6 +424,7 @@ class RatingSerializer(serializers.ModelSerializer):
 class AssessmentSerializer(serializers.ModelSerializer):
     author = serializers.SlugRelatedField(slug_field="username", read_only=True)
     approved_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    returned_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     initiative_title = serializers.CharField(source="initiative.title", read_only=True)
     ratings = RatingSerializer(many=True, read_only=True)
 
@@ -474,6 +441,9 @@ class AssessmentSerializer(serializers.ModelSerializer):
             "submitted_at",
             "approved_by",
             "approved_at",
+            "returned_reason",
+            "returned_by",
+            "returned_at",
             "created_at",
             "updated_at",
             "ratings",
@@ -482,11 +452,14 @@ class AssessmentSerializer(serializers.ModelSerializer):
 
 
 class AssessmentCreateSerializer(serializers.Serializer):
-    initiative = TenantPrimaryKeyRelatedField(model=Initiative, min_role="analyst")
-    rubric_version = serializers.PrimaryKeyRelatedField(
-        queryset=RubricVersion.objects.select_related("rubric"),
+    initiative = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, help_text=_("An initiative of a bank where you are an analyst.")
+    )
+    rubric_version = serializers.IntegerField(
         required=False,
         allow_null=True,
+        min_value=1,
+        max_value=MAX_ID,
         help_text=_("A published version of the initiative's pillar; default: the published default rubric."),
     )
     note = serializers.CharField(allow_blank=True, required=False, default="", max_length=20000)
@@ -496,6 +469,12 @@ class AssessmentCreateSerializer(serializers.Serializer):
 class RatingsWriteSerializer(serializers.Serializer):
     ratings = RatingsField(
         help_text=_("Upserted: ratings not sent keep their value; send value null to clear one.")
+    )
+
+
+class ReturnRequestSerializer(serializers.Serializer):
+    reason = serializers.CharField(
+        max_length=2000, help_text=_("Why it goes back to draft; the author reads it on the assessment.")
     )
 
 

@@ -1,14 +1,13 @@
 """Viewsets of the scoring API, and the initiative viewset the router serves (partnerships' plus scores).
 
-Reads are scoped with ``for_user``; writes go through the scoring services, whose ``ApplicationError`` and
-``ValidationError`` the API's exception handler turns into 409/403 and 400.
+Reads are scoped by ``ApiViewMixin`` (the API's one tenancy place); writes go through the scoring services, whose
+``ServiceError`` the API's exception handler turns into 400 (with fields), 403, 404 or 409.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-from django.db import transaction
 from django.db.models import DecimalField, F, Prefetch, Value
 from django.db.models.functions import Coalesce
 from django.http import HttpResponse
@@ -27,24 +26,29 @@ from rest_framework.views import APIView
 
 from config.api_errors import errors
 from partnerships.api.filters import StrictOrderingFilter
-from partnerships.api.permissions import SuperuserWritePermission
 from partnerships.api.readers import InitiativeReader, Nested
 from partnerships.api.views import ApiViewMixin, InitiativeViewSet, ThrottleRefusalsMixin
 from partnerships.models import Initiative
+from partnerships.tenancy import scope_queryset
 
 from ..choices import JobStatus
-from ..errors import ApplicationError
+from ..errors import Conflict
 from ..models import Assessment, Criterion, CurrentScore, Rating, Rubric, RubricVersion, Score, ScoreJob
 from ..services.assessments import (
     assessment_approve,
     assessment_create,
+    assessment_return,
     assessment_set_ratings,
     assessment_submit,
-    published_version_for,
 )
-from ..services.jobs import score_job_create
+from ..services.jobs import score_job_request
 from ..services.preview import score_preview
-from ..services.rubrics import rubric_version_clone, rubric_version_publish
+from ..services.rubrics import (
+    criterion_update,
+    rubric_version_clone,
+    rubric_version_publish,
+    rubric_version_update,
+)
 from .filters import (
     AssessmentFilter,
     CriterionFilter,
@@ -65,6 +69,7 @@ from .serializers import (
     RatingsWriteSerializer,
     ReportDetailSerializer,
     ReportSerializer,
+    ReturnRequestSerializer,
     RubricSerializer,
     RubricVersionSerializer,
     ScoredInitiativeSerializer,
@@ -158,15 +163,15 @@ class ScoredInitiativeViewSet(InitiativeViewSet):
         ),  # a cursor page ordered by score_total reads its position from the row
     )
 
-    def get_queryset(self):
+    def base_queryset(self):
         if self.action in ("score", "scores"):
-            return Initiative.objects.for_user(self.request.user)
+            return Initiative.objects.all()
         total = Coalesce(
             F("current_score__total"),
             Value(Decimal("-1")),
             output_field=DecimalField(max_digits=4, decimal_places=1),
         )
-        return super().get_queryset().select_related("current_score").annotate(score_total=total)
+        return super().base_queryset().select_related("current_score").annotate(score_total=total)
 
     @extend_schema(
         summary=_("Ask for a score"),
@@ -182,19 +187,10 @@ class ScoredInitiativeViewSet(InitiativeViewSet):
         initiative = self.get_object()
         serializer = ScoreRequestSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
-        version = serializer.validated_data.get("rubric_version")
-        if version is None:
-            published_version_for(initiative)  # 409 now, rather than a failed job later
-        elif version.rubric.pillar_id != initiative.pillar_id:
-            raise serializers.ValidationError(
-                {"rubric_version": [_("This rubric version is for another pillar than the initiative's.")]}
-            )
-        job = score_job_create(
-            requested_by=request.user,
-            bank_id=initiative.bank_id,
+        job = score_job_request(
+            user=request.user,
             initiative_ids=[initiative.pk],
-            rubric_version=version,
-            pillar=version.rubric.pillar_id if version else "",
+            rubric_version=serializer.validated_data.get("rubric_version"),
         )
         return accepted_job(request, job)
 
@@ -231,13 +227,11 @@ class AssessmentViewSet(
     ordering = ["-updated_at"]
     action_roles = {"approve": "manager"}
 
-    def get_queryset(self):
+    def base_queryset(self):
         ratings = Rating.objects.select_related("criterion").order_by("criterion__position", "criterion__key")
-        return (
-            Assessment.objects.for_user(self.request.user)
-            .select_related("initiative", "author", "approved_by")
-            .prefetch_related(Prefetch("ratings", queryset=ratings))
-        )
+        return Assessment.objects.select_related(
+            "initiative", "author", "approved_by", "returned_by"
+        ).prefetch_related(Prefetch("ratings", queryset=ratings))
 
     def _out(self, assessment: Assessment) -> dict:
         return AssessmentSerializer(
@@ -257,15 +251,13 @@ class AssessmentViewSet(
         serializer = AssessmentCreateSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        with transaction.atomic():
-            assessment = assessment_create(
-                initiative=data["initiative"],
-                author=request.user,
-                rubric_version=data.get("rubric_version"),
-                note=data.get("note", ""),
-            )
-            if data.get("ratings"):
-                assessment_set_ratings(assessment=assessment, user=request.user, ratings=data["ratings"])
+        assessment = assessment_create(
+            user=request.user,
+            initiative=data["initiative"],
+            rubric_version=data.get("rubric_version"),
+            note=data.get("note", ""),
+            ratings=data.get("ratings"),
+        )
         headers = {"Location": self.reverse_action("detail", args=[assessment.pk])}
         return Response(self._out(assessment), status=status.HTTP_201_CREATED, headers=headers)
 
@@ -291,7 +283,7 @@ class AssessmentViewSet(
             serializer = RatingsWriteSerializer(data=request.data, context=self.get_serializer_context())
             serializer.is_valid(raise_exception=True)
             assessment_set_ratings(
-                assessment=assessment, user=request.user, ratings=serializer.validated_data["ratings"]
+                user=request.user, assessment=assessment, ratings=serializer.validated_data["ratings"]
             )
         ratings = Rating.objects.filter(assessment=assessment).select_related("criterion")
         return Response(
@@ -306,14 +298,34 @@ class AssessmentViewSet(
     @action(detail=True, methods=["post"], filter_backends=[])
     def submit(self, request, pk=None):
         assessment = self.get_object()
-        assessment_submit(assessment=assessment, user=request.user)
+        assessment_submit(user=request.user, assessment=assessment)
+        return Response(self._out(assessment))
+
+    @extend_schema(
+        summary=_("Return a submitted assessment to draft"),
+        description=_(
+            "A manager of the bank, or the author, sends it back with a reason; its ratings can then change "
+            "again. 409 unless it is submitted."
+        ),
+        request=ReturnRequestSerializer,
+        responses={200: AssessmentSerializer, **errors(409)},
+    )
+    @action(detail=True, methods=["post"], url_path="return", filter_backends=[])
+    def return_to_draft(self, request, pk=None):
+        assessment = self.get_object()
+        serializer = ReturnRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        assessment_return(
+            user=request.user, assessment=assessment, reason=serializer.validated_data["reason"]
+        )
         return Response(self._out(assessment))
 
     @extend_schema(
         summary=_("Approve a submitted assessment"),
         description=_(
-            "A manager of the bank other than the author approves (403 for the author: four eyes); the "
-            "initiative is then re-scored by a queued job."
+            "A manager of the bank who is neither the author nor one of its raters approves (403 otherwise: four "
+            "eyes); of concurrent approvals one succeeds and the others get 409. The initiative is then re-scored "
+            "by a queued job."
         ),
         request=None,
         responses={200: ApproveResultSerializer, **errors(409)},
@@ -321,7 +333,7 @@ class AssessmentViewSet(
     @action(detail=True, methods=["post"], filter_backends=[])
     def approve(self, request, pk=None):
         assessment = self.get_object()
-        assessment, job = assessment_approve(assessment=assessment, user=request.user)
+        assessment, job = assessment_approve(user=request.user, assessment=assessment)
         return Response(
             {"assessment": self._out(assessment), "score_job": ScoreJobSerializer(job).data},
             headers={"Location": job_location(request, job)},
@@ -330,7 +342,9 @@ class AssessmentViewSet(
 
 # --- Rubrics -------------------------------------------------------------------------------------------
 class RubricAccessMixin(ApiViewMixin):
-    permission_classes = [IsAuthenticated, SuperuserWritePermission]
+    """Every signed-in user reads rubrics; the rubric services let only superusers change them (403)."""
+
+    permission_classes = [IsAuthenticated]
 
 
 @extend_schema_view(
@@ -340,7 +354,7 @@ class RubricAccessMixin(ApiViewMixin):
 class RubricViewSet(RubricAccessMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = RubricSerializer
 
-    def get_queryset(self):
+    def base_queryset(self):
         versions = RubricVersion.objects.order_by("-number")
         return Rubric.objects.prefetch_related(Prefetch("versions", queryset=versions)).order_by(
             "pillar_id", "code"
@@ -375,7 +389,7 @@ class RubricVersionViewSet(
     filter_backends = [DjangoFilterBackend]
     filterset_class = RubricVersionFilter
 
-    def get_queryset(self):
+    def base_queryset(self):
         criteria = Criterion.objects.order_by("position", "key")
         return (
             RubricVersion.objects.select_related("rubric")
@@ -384,11 +398,9 @@ class RubricVersionViewSet(
         )
 
     def perform_update(self, serializer):
-        version = serializer.instance
-        for name, value in serializer.validated_data.items():
-            setattr(version, name, value)
-        version.full_clean(validate_unique=False)
-        version.save()  # ImmutableError (409) for a published or retired version
+        serializer.instance = rubric_version_update(
+            user=self.request.user, version=serializer.instance, data=serializer.validated_data
+        )
 
     @extend_schema(
         summary=_("Publish a draft (superusers)"),
@@ -452,15 +464,13 @@ class CriterionViewSet(
     filter_backends = [DjangoFilterBackend]
     filterset_class = CriterionFilter
 
-    def get_queryset(self):
+    def base_queryset(self):
         return Criterion.objects.order_by("version_id", "position", "key")
 
     def perform_update(self, serializer):
-        criterion = serializer.instance
-        for name, value in serializer.validated_data.items():
-            setattr(criterion, name, value)
-        criterion.full_clean(exclude=["version"], validate_unique=False)
-        criterion.save()  # ImmutableError (409) when its version is published or retired
+        serializer.instance = criterion_update(
+            user=self.request.user, criterion=serializer.instance, data=serializer.validated_data
+        )
 
 
 # --- Score jobs and preview ----------------------------------------------------------------------------
@@ -489,14 +499,14 @@ class ScoreJobViewSet(
     ordering = ["-created_at"]
     action_throttles = {"create": SCORING_THROTTLE}
 
-    def get_queryset(self):
-        return ScoreJob.objects.for_user(self.request.user).select_related("requested_by")
+    def base_queryset(self):
+        return ScoreJob.objects.select_related("requested_by")
 
     def retrieve(self, request, *args, **kwargs):
         job = self.get_object()
         scores = CurrentScore.objects.none()
         if job.status in (JobStatus.SUCCEEDED, JobStatus.FAILED):
-            scores = CurrentScore.objects.for_user(request.user)
+            scores = scope_queryset(CurrentScore.objects.all(), request.user)
             if job.initiative_ids is not None:
                 scores = scores.filter(initiative_id__in=job.initiative_ids[:JOB_SCORES_LIMIT])
             else:
@@ -520,13 +530,8 @@ class ScoreJobViewSet(
         serializer = ScoreJobCreateSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        version = data.get("rubric_version")
-        job = score_job_create(
-            requested_by=request.user,
-            bank_id=data["bank_id"],
-            initiative_ids=data["initiatives"],
-            rubric_version=version,
-            pillar=version.rubric.pillar_id if version else "",
+        job = score_job_request(
+            user=request.user, initiative_ids=data["initiatives"], rubric_version=data.get("rubric_version")
         )
         return accepted_job(request, job)
 
@@ -565,10 +570,10 @@ class ScorePreviewView(ThrottleRefusalsMixin, APIView):
 # --- Reports -------------------------------------------------------------------------------------------
 # The hooks between the API and the reports package (scoring.reports): which reports a user may read and the
 # files of one. Imported lazily, so the rest of the API loads even while reports are being reworked.
-def report_queryset(user):
-    from ..reports.services import report_list_for
+def report_queryset():
+    from ..reports.services import report_list
 
-    return report_list_for(user)
+    return report_list()
 
 
 def report_file(report, fmt: str) -> tuple[bytes, str]:
@@ -614,8 +619,8 @@ class ReportViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
     ordering_fields = ["period_start", "created_at", "id"]
     ordering = ["-period_start"]
 
-    def get_queryset(self):
-        return report_queryset(self.request.user)
+    def base_queryset(self):
+        return report_queryset()
 
     def get_serializer_class(self):
         return ReportDetailSerializer if self.action == "retrieve" else ReportSerializer
@@ -647,7 +652,7 @@ class ReportViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
             raise serializers.ValidationError({"format": [_("Choose csv or xlsx.")]})
         report = self.get_object()
         if report.status != report.Status.READY:
-            raise ApplicationError(
+            raise Conflict(
                 _("The report is not ready yet (%(status)s).") % {"status": report.get_status_display()}
             )
         content, filename = report_file(report, fmt)

@@ -41,6 +41,21 @@ class Assessment(models.Model):
         verbose_name=_("approved by"),
     )
     approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
+    # Everyone who ever wrote a rating of it: none of them may approve it (four eyes on the ratings, not only
+    # on the authorship). Kept by scoring.services.assessments.assessment_set_ratings.
+    raters = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="rated_assessments", verbose_name=_("raters")
+    )
+    returned_reason = models.TextField(_("reason for return"), blank=True)
+    returned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="returned_assessments",
+        verbose_name=_("returned by"),
+    )
+    returned_at = models.DateTimeField(_("returned at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 

@@ -19,9 +19,10 @@ from django.utils.translation import gettext as _
 
 from partnerships.choices import InitiativeStatus
 from partnerships.models import Bank, Initiative
+from partnerships.tenancy import actor_has_bank_role, is_system, scope_queryset
 
 from ..choices import JobKind, JobStatus
-from ..errors import ApplicationError
+from ..errors import Forbidden, Invalid, NotFound
 from ..models import Report, ScoreJob
 from ..models.report import ReportKind, ReportStatus
 from .build import STALE_NEVER, STALE_OUTDATED, report_payload_build, stale_queryset
@@ -55,7 +56,7 @@ def _bank_or_error(bank_id: int | None) -> Bank | None:
         return None
     bank = Bank.objects.filter(pk=bank_id).first()
     if bank is None:
-        raise ApplicationError(_("No bank with id %(id)s.") % {"id": bank_id}, {"status": 404})
+        raise NotFound(_("No bank with id %(id)s.") % {"id": bank_id})
     return bank
 
 
@@ -93,7 +94,7 @@ def report_generate(
     from .render import report_render
 
     if kind not in ReportKind.values:
-        raise ApplicationError(_("Unknown report kind %(kind)s.") % {"kind": kind}, {"status": 400})
+        raise Invalid(fields={"kind": [_("Unknown report kind %(kind)s.") % {"kind": kind}]})
     bank = _bank_or_error(bank_id)
     start, end = week_bounds(period_start)
     report = _claim(kind, bank_id, start, end)
@@ -170,8 +171,21 @@ def report_enqueue(
     )
 
 
+GENERATE_ROLE = "analyst"
+
+
+def may_generate(user, bank_id: int | None) -> bool:
+    """A bank's report: an analyst of the bank; the report across all banks: a superuser (or the system)."""
+    if is_system(user):
+        return True
+    if bank_id is None:
+        return bool(user.is_active and user.is_superuser)
+    return actor_has_bank_role(user, bank_id, min_role=GENERATE_ROLE)
+
+
 def report_request(
     *,
+    user,
     kind: str = ReportKind.WEEKLY_PORTFOLIO,
     bank_id: int | None,
     period_start: datetime.date,
@@ -179,11 +193,16 @@ def report_request(
 ) -> tuple[Report, bool]:
     """A person asks for a report now: the row appears at once (pending) and a worker builds it after commit.
 
-    Returns (report, enqueued); a report already ready is not rebuilt unless ``force``.
+    Returns (report, enqueued); a report already ready is not rebuilt unless ``force``. A bank's report needs the
+    analyst role in it, the report across all banks a superuser (``Forbidden`` otherwise).
     """
     if kind not in ReportKind.values:
-        raise ApplicationError(_("Unknown report kind %(kind)s.") % {"kind": kind}, {"status": 400})
+        raise Invalid(fields={"kind": [_("Unknown report kind %(kind)s.") % {"kind": kind}]})
     _bank_or_error(bank_id)
+    if not may_generate(user, bank_id):
+        raise Forbidden(
+            _("A bank's report is asked for by its analysts; the report across all banks by a superuser.")
+        )
     start, end = week_bounds(period_start)
     report = _claim(kind, bank_id, start, end)
     if report.status == ReportStatus.READY and not force:
@@ -206,11 +225,16 @@ def reports_enqueue_weekly(
 # -- selectors ---------------------------------------------------------------------------------------------
 
 
+def report_list() -> QuerySet:
+    """Every report, newest period first; each door scopes it to the user (``partnerships.tenancy``)."""
+    return Report.objects.select_related("bank").order_by("-period_start", "bank__code", "kind")
+
+
 def report_list_for(
     user, *, kind: str | None = None, bank_id: int | None = None, status: str | None = None
 ) -> QuerySet:
     """The reports the user may read: their banks' reports; superusers also see the all-banks reports."""
-    qs = Report.objects.for_user(user).select_related("bank").order_by("-period_start", "bank__code", "kind")
+    qs = scope_queryset(report_list(), user)
     if kind:
         qs = qs.filter(kind=kind)
     if bank_id is not None:

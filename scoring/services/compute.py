@@ -149,7 +149,7 @@ def score_initiatives(
     outcome = ChunkOutcome()
     qs = Initiative.objects.filter(id__any_of=initiative_ids)  # scoring.lookups
     if bank_id is not None:
-        qs = qs.filter(bank_id=bank_id)
+        qs = qs.for_bank(bank_id)
     rows = list(
         qs.values_list(
             "id",

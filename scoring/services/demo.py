@@ -12,14 +12,15 @@ from pathlib import Path
 import yaml
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from partnerships.errors import ServiceError
 from partnerships.models import Initiative
 
 from ..choices import AssessmentStatus, CriterionSource, VersionStatus
-from ..models import Assessment, Criterion, CurrentScore, Rating
-from .jobs import score_job_create
+from ..models import Assessment, Criterion, CurrentScore
+from .assessments import assessment_approve, assessment_create, assessment_set_ratings, assessment_submit
+from .jobs import score_job_request
 from .rubrics import rubrics_load
 
 DEMO_ASSESSMENTS = Path(settings.BASE_DIR) / "fixtures" / "demo_assessments.yaml"
@@ -51,18 +52,6 @@ def _load_assessments(path: Path) -> int:
         if Assessment.objects.filter(initiative=initiative, rubric_version=version, author=author).exists():
             continue
         status = entry.get("status", AssessmentStatus.DRAFT)
-        approver = users.get(entry.get("approved_by")) if status == AssessmentStatus.APPROVED else None
-        now = timezone.now()
-        assessment = Assessment.objects.create(
-            initiative=initiative,
-            rubric_version=version,
-            author=author,
-            status=status,
-            note=entry.get("note", ""),
-            submitted_at=now if status != AssessmentStatus.DRAFT else None,
-            approved_by=approver,
-            approved_at=now if approver else None,
-        )
         ratings = []
         for key, rating in (entry.get("ratings") or {}).items():
             criterion = criteria.get(key)
@@ -75,15 +64,23 @@ def _load_assessments(path: Path) -> int:
                 raise DemoAssessmentError(
                     f"{where}: ratings.{key}.value: must be an integer within the scale"
                 )
-            ratings.append(
-                Rating(
-                    assessment=assessment,
-                    criterion=criterion,
-                    value=value,
-                    rationale=rating.get("rationale", ""),
-                )
+            ratings.append({"criterion": key, "value": value, "rationale": rating.get("rationale", "")})
+        # The demo goes through the lifecycle like anyone: the author rates and submits, another manager approves.
+        try:
+            assessment = assessment_create(
+                user=author, initiative=initiative, rubric_version=version, note=entry.get("note", "")
             )
-        Rating.objects.bulk_create(ratings)
+            if ratings:
+                assessment_set_ratings(user=author, assessment=assessment, ratings=ratings)
+            if status in (AssessmentStatus.SUBMITTED, AssessmentStatus.APPROVED):
+                assessment_submit(user=author, assessment=assessment)
+            if status == AssessmentStatus.APPROVED:
+                approver = users.get(entry.get("approved_by"))
+                if approver is None:
+                    raise DemoAssessmentError(f"{where}: approved_by: unknown user")
+                assessment_approve(user=approver, assessment=assessment)
+        except ServiceError as exc:
+            raise DemoAssessmentError(f"{where}: {'; '.join(exc.messages())}") from exc
         created += 1
     return created
 
@@ -113,7 +110,7 @@ def demo_scoring_seed(*, demo: bool, assessments_path: Path = DEMO_ASSESSMENTS) 
             if created
             else unscored
         )
-        job = score_job_create(bank_id=None, initiative_ids=ids)
+        job = score_job_request(user=None, initiative_ids=ids)
         lines.append(
             _("scores: job %(job)s queued for %(count)d initiative(s)") % {"job": job.pk, "count": len(ids)}
         )

@@ -18,19 +18,143 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from partnerships.errors import Conflict, Invalid
 from partnerships.models import Initiative
+from partnerships.tenancy import is_system, user_bank_ids
 
-from ..choices import JobKind, JobStatus
+from ..choices import JobKind, JobStatus, VersionStatus
 from ..models import RubricVersion, ScoreJob, ScoreJobChunk
-from .compute import score_initiatives
+from .compute import published_version_ids_by_pillar, score_initiatives
 
 logger = logging.getLogger(__name__)
 
 CHUNK_SIZE = 500
+MAX_JOB_INITIATIVES = 10_000
+SCORE_ROLE = "analyst"
 QUEUED_GRACE = timedelta(seconds=30)  # a queued job not picked up after this is enqueued again…
 REENQUEUE_AFTER = timedelta(minutes=2)  # …and again after this, if it is still waiting
 RUNNING_STALE_AFTER = timedelta(minutes=15)  # longer than a chunk's hard time limit
+
+
+def _ids_text(ids) -> str:
+    ids = list(ids)
+    return ", ".join(map(str, ids[:50])) + (" …" if len(ids) > 50 else "")
+
+
+def score_job_request(
+    *,
+    user,
+    initiative_ids: list[int] | None,
+    rubric_version: RubricVersion | int | None = None,
+    kind: str = JobKind.REQUEST,
+    field: str = "initiatives",
+) -> ScoreJob:
+    """Someone asks for scores: the one door of the API, the admin and ``manage.py score``.
+
+    ``initiative_ids`` None means every initiative the user may score (the system: every bank; with a rubric
+    version, of its pillar). The initiatives must be ones the user may score (analyst role in their bank), of one
+    bank unless the user is a superuser or the system; a rubric version must exist, be published or retired (a
+    draft is tried with the preview, never stored) and be of every initiative's pillar; without one, each pillar
+    needs a published rubric. Raises Invalid / Conflict; otherwise the job is recorded and enqueued on commit.
+    """
+    version = None
+    if rubric_version is not None:
+        pk = getattr(rubric_version, "pk", rubric_version)
+        version = (
+            RubricVersion.objects.select_related("rubric").filter(pk=pk).first()
+            if isinstance(pk, int) and not isinstance(pk, bool)
+            else None
+        )
+        if version is None:
+            raise Invalid(fields={"rubric_version": [_("No such rubric version.")]})
+        if version.status == VersionStatus.DRAFT:
+            raise Invalid(
+                fields={
+                    "rubric_version": [
+                        _(
+                            "A draft rubric version does not score stored initiatives; try it with the preview."
+                        )
+                    ]
+                }
+            )
+    allowed = user_bank_ids(user, min_role=SCORE_ROLE)
+    scope = (
+        Initiative.objects.all()
+        if allowed is None
+        else Initiative.objects.for_user(user, min_role=SCORE_ROLE)
+    )
+    if initiative_ids is None:
+        if allowed is not None and len(allowed) != 1:
+            raise Invalid(fields={field: [_("Name the initiatives to score, all of one bank.")]})
+        bank_id = next(iter(allowed)) if allowed else None
+        pillar = version.rubric.pillar_id if version else ""
+        return score_job_create(
+            requested_by=None if is_system(user) else user,
+            bank_id=bank_id,
+            rubric_version=version,
+            pillar=pillar,
+            kind=kind,
+        )
+    if (
+        not isinstance(initiative_ids, list | tuple)
+        or not initiative_ids
+        or any(isinstance(i, bool) or not isinstance(i, int) or i < 1 for i in initiative_ids)
+    ):
+        raise Invalid(fields={field: [_("Give one or more initiative ids.")]})
+    ids = sorted(set(initiative_ids))
+    if len(ids) > MAX_JOB_INITIATIVES:
+        raise Invalid(fields={field: [_("At most %(n)d initiatives a job.") % {"n": MAX_JOB_INITIATIVES}]})
+    rows = {
+        iid: (bank_id, pillar)
+        for iid, bank_id, pillar in scope.filter(id__in=ids).values_list("id", "bank_id", "pillar_id")
+    }
+    refused = [i for i in ids if i not in rows]
+    if refused:
+        raise Invalid(
+            fields={
+                field: [
+                    _("Not among the initiatives you may score (analyst role in their bank): %(ids)s.")
+                    % {"ids": _ids_text(refused)}
+                ]
+            }
+        )
+    banks = sorted({bank_id for bank_id, _pillar in rows.values()})
+    superuser = allowed is None
+    if len(banks) > 1 and not superuser:
+        raise Invalid(fields={field: [_("A job scores initiatives of one bank; send one request per bank.")]})
+    pillars = {pillar for _bank, pillar in rows.values()}
+    if version is not None:
+        check_version_pillar(version, rows)
+    else:
+        missing = sorted(pillars - set(published_version_ids_by_pillar()))
+        if missing:
+            raise Conflict(
+                _("No rubric is published for the pillar %(pillar)s yet.") % {"pillar": "、".join(missing)}
+            )
+    return score_job_create(
+        requested_by=None if is_system(user) else user,
+        bank_id=banks[0] if len(banks) == 1 else None,
+        initiative_ids=ids,
+        rubric_version=version,
+        pillar=version.rubric.pillar_id if version else "",
+        kind=kind,
+    )
+
+
+def check_version_pillar(version: RubricVersion, rows: dict[int, tuple[int, str]]) -> None:
+    """Every initiative scored against a given version is of that version's pillar."""
+    other = [iid for iid, (_bank, pillar) in rows.items() if pillar != version.rubric.pillar_id]
+    if other:
+        raise Invalid(
+            fields={
+                "rubric_version": [
+                    _("Initiatives %(ids)s are not of this rubric version's pillar %(pillar)s.")
+                    % {"ids": _ids_text(other), "pillar": version.rubric.pillar_id}
+                ]
+            }
+        )
 
 
 def score_job_create(
@@ -42,7 +166,19 @@ def score_job_create(
     pillar: str = "",
     kind: str = JobKind.REQUEST,
 ) -> ScoreJob:
-    """Record a scoring request and enqueue it once the surrounding transaction commits."""
+    """Record a scoring job and enqueue it once the surrounding transaction commits.
+
+    The services call this after their own checks (``score_job_request``, approvals, publishing, the sweeper);
+    it still refuses a rubric version of another pillar than the initiatives it is given.
+    """
+    if rubric_version is not None and initiative_ids:
+        rows = dict(
+            (iid, (bank_id, pillar))
+            for iid, bank_id, pillar in Initiative.objects.filter(id__in=initiative_ids).values_list(
+                "id", "bank_id", "pillar_id"
+            )
+        )
+        check_version_pillar(rubric_version, rows)
     job = ScoreJob.objects.create(
         bank_id=bank_id,
         requested_by=requested_by,
@@ -72,7 +208,7 @@ def score_job_enqueue(job_id) -> bool:
 def _scope_ids(job: ScoreJob):
     qs = Initiative.objects.all()
     if job.bank_id is not None:
-        qs = qs.filter(bank_id=job.bank_id)
+        qs = qs.for_bank(job.bank_id)
     if job.initiative_ids is not None:
         qs = qs.filter(id__in=job.initiative_ids)
     pillar = job.pillar or (job.rubric_version.rubric.pillar_id if job.rubric_version_id else "")

@@ -11,7 +11,6 @@ import math
 from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
@@ -19,7 +18,7 @@ from partnerships.models import Initiative
 from partnerships.tenancy import user_has_bank_role
 
 from .. import engine
-from ..errors import ApplicationError
+from ..errors import Conflict, Invalid
 from ..models import RubricVersion
 from ..sources import SOURCES, InitiativeFacts
 from .compute import published_version_ids_by_pillar, version_bundle
@@ -30,14 +29,14 @@ def _resolve_version(*, rubric_version, pillar, initiative) -> RubricVersion:
         return rubric_version
     pillar = pillar or (initiative.pillar_id if initiative is not None else None)
     if not pillar:
-        raise ValidationError(
-            {"rubric_version": [_("Give a rubric_version, a pillar or an initiative to score against.")]}
+        raise Invalid(
+            fields={
+                "rubric_version": [_("Give a rubric_version, a pillar or an initiative to score against.")]
+            }
         )
     version_id = published_version_ids_by_pillar().get(pillar)
     if version_id is None:
-        raise ApplicationError(
-            _("No rubric is published for the pillar %(pillar)s yet.") % {"pillar": pillar}
-        )
+        raise Conflict(_("No rubric is published for the pillar %(pillar)s yet.") % {"pillar": pillar})
     return RubricVersion.objects.select_related("rubric").get(pk=version_id)
 
 
@@ -73,7 +72,7 @@ def _clean_ratings(
                 continue
         cleaned[key] = engine.RatingInput(key, value, str(item.get("rationale") or "")[:5000])
     if errors:
-        raise ValidationError(errors)
+        raise Invalid(fields=errors)
     return cleaned
 
 
@@ -109,22 +108,20 @@ def score_preview(
 ) -> dict[str, Any]:
     """Score ``ratings`` ([{criterion: key, value, rationale}]) against a rubric version; nothing is written.
 
-    Raises ValidationError naming the field for an unknown criterion, a rating off its scale, an initiative the
-    user cannot see or of another pillar; ApplicationError (409) when the pillar has no published rubric.
+    Raises Invalid naming the field for an unknown criterion, a rating off its scale, an initiative the user
+    cannot see or of another pillar; Conflict (409) when the pillar has no published rubric.
     """
     if initiative is not None and not user_has_bank_role(user, initiative.bank_id, min_role="viewer"):
-        raise ValidationError({"initiative": [_("Choose an initiative of one of your banks.")]})
+        raise Invalid(fields={"initiative": [_("Choose an initiative of one of your banks.")]})
     version = _resolve_version(rubric_version=rubric_version, pillar=pillar, initiative=initiative)
     if initiative is not None and version.rubric.pillar_id != initiative.pillar_id:
-        raise ValidationError(
-            {"initiative": [_("The initiative's pillar is not the pillar of this rubric version.")]}
+        raise Invalid(
+            fields={"initiative": [_("The initiative's pillar is not the pillar of this rubric version.")]}
         )
     try:
         bundle = version_bundle(version)
     except ValueError as exc:  # a draft that is not complete yet (no criteria, a gate without threshold, …)
-        raise ApplicationError(
-            _("This rubric version cannot score yet: %(reason)s") % {"reason": exc}
-        ) from exc
+        raise Conflict(_("This rubric version cannot score yet: %(reason)s") % {"reason": exc}) from exc
     specs = {spec.key: spec for spec in bundle.specs}
     inputs = _clean_ratings(ratings, specs)
     if initiative is not None:

@@ -15,14 +15,16 @@ from pathlib import Path
 
 import yaml
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from partnerships.choices import PillarKey
+from partnerships.errors import FieldErrors, Forbidden, Invalid
 
 from ..choices import CriterionSource, JobKind, VersionStatus
-from ..errors import ApplicationError
+from ..errors import Conflict, ImmutableError
 from ..models import Criterion, Rubric, RubricVersion
 from ..sources import SOURCES
 
@@ -313,14 +315,202 @@ def rubric_version_problems(version: RubricVersion) -> list[str]:
     return problems
 
 
+def require_rubric_author(user) -> None:
+    """Rubrics are reference content shared by every bank: superusers (or the system) author them."""
+    if user is not None and not (user.is_active and user.is_superuser):
+        raise Forbidden(_("Only superusers change rubrics."))
+
+
+def _locked_version(version) -> RubricVersion:
+    pk = getattr(version, "pk", version)
+    return RubricVersion.objects.select_for_update(of=("self",)).select_related("rubric").get(pk=pk)
+
+
+def _refuse_locked(version: RubricVersion) -> None:
+    if version.is_locked:
+        raise ImmutableError(
+            _("Version %(number)s of %(rubric)s is %(status)s and cannot change; clone it to a new draft.")
+            % {"number": version.number, "rubric": version.rubric, "status": version.get_status_display()}
+        )
+
+
+def _clean(errors: FieldErrors, obj, *, exclude: list[str]) -> None:
+    try:
+        obj.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
+    except ValidationError as exc:
+        errors.merge(Invalid.from_validation_error(exc))
+
+
+RUBRIC_FIELDS = ("name_zh_hans", "name_en", "description_zh_hans", "description_en", "is_default")
+VERSION_FIELDS = ("tier_a", "tier_b", "tier_c", "confidence_threshold", "notes")
+CRITERION_FIELDS = (
+    "key",
+    "name_zh_hans",
+    "name_en",
+    "description_zh_hans",
+    "description_en",
+    "weight",
+    "scale_min",
+    "scale_max",
+    "levels",
+    "is_gate",
+    "gate_threshold",
+    "source",
+    "computed_from",
+    "position",
+)
+
+
+def _apply(obj, data: dict, allowed: tuple[str, ...], errors: FieldErrors) -> None:
+    unknown = sorted(set(data) - set(allowed))
+    if unknown:
+        errors.add(
+            "non_field_errors",
+            _("These fields cannot be changed here: %(names)s.") % {"names": ", ".join(unknown)},
+        )
+    for name in allowed:
+        if name in data:
+            setattr(obj, name, data[name])
+
+
+def rubric_update(*, user, rubric: Rubric | int, data: dict) -> Rubric:
+    """Names, descriptions and which rubric is its pillar's default (superusers)."""
+    require_rubric_author(user)
+    with transaction.atomic():
+        current = Rubric.objects.select_for_update().get(pk=getattr(rubric, "pk", rubric))
+        errors = FieldErrors()
+        _apply(current, data, RUBRIC_FIELDS, errors)
+        _clean(errors, current, exclude=["pillar"])
+        errors.raise_if_any()
+        if current.is_default:  # one default rubric a pillar
+            Rubric.objects.filter(pillar_id=current.pillar_id, is_default=True).exclude(pk=current.pk).update(
+                is_default=False
+            )
+        current.save()
+        return current
+
+
+def rubric_version_validate(*, user, version: RubricVersion, data: dict) -> None:
+    require_rubric_author(user)
+    current = RubricVersion.objects.select_related("rubric").get(pk=version.pk)
+    _refuse_locked(current)
+    _version_plan(current, data)
+
+
+def _version_plan(version: RubricVersion, data: dict) -> RubricVersion:
+    errors = FieldErrors()
+    _apply(version, data, VERSION_FIELDS, errors)
+    _clean(errors, version, exclude=["rubric", "published_by"])
+    if not errors and not (100 >= version.tier_a >= version.tier_b >= version.tier_c >= 0):
+        errors.add("tier_a", _("The tier thresholds need 100 ≥ A ≥ B ≥ C ≥ 0."))
+    if not errors and not 0 <= version.confidence_threshold <= 1:
+        errors.add("confidence_threshold", _("The confidence threshold is between 0 and 1."))
+    errors.raise_if_any()
+    return version
+
+
+def rubric_version_update(*, user, version: RubricVersion | int, data: dict) -> RubricVersion:
+    """A draft's method parameters and notes (superusers); a published or retired version never changes."""
+    require_rubric_author(user)
+    with transaction.atomic():
+        current = _locked_version(version)
+        _refuse_locked(current)
+        current = _version_plan(current, data)
+        current.save()
+        return current
+
+
+def _criterion_plan(criterion: Criterion, data: dict) -> Criterion:
+    errors = FieldErrors()
+    _apply(criterion, data, CRITERION_FIELDS, errors)
+    if criterion.computed_from is None:
+        criterion.computed_from = ""
+    _clean(errors, criterion, exclude=["version"])
+    if "weight" not in errors and criterion.weight is not None and criterion.weight <= 0:
+        errors.add("weight", _("A weight is greater than 0."))
+    if "scale_max" not in errors and criterion.scale_max is not None and criterion.scale_min is not None:
+        if criterion.scale_max <= criterion.scale_min:
+            errors.add("scale_max", _("The scale's maximum is above its minimum."))
+        elif (
+            criterion.is_gate
+            and criterion.gate_threshold is not None
+            and not (criterion.scale_min <= criterion.gate_threshold <= criterion.scale_max)
+        ):
+            errors.add("gate_threshold", _("A gate's threshold lies within the scale."))
+    clash = Criterion.objects.filter(version_id=criterion.version_id, key=criterion.key).exclude(
+        pk=criterion.pk
+    )
+    if criterion.key and clash.exists():
+        errors.add("key", _("This version already has a criterion with this key."))
+    errors.raise_if_any()
+    return criterion
+
+
+def criterion_validate(
+    *, user, version: RubricVersion, data: dict, criterion: Criterion | None = None
+) -> None:
+    require_rubric_author(user)
+    current_version = RubricVersion.objects.select_related("rubric").get(pk=version.pk)
+    _refuse_locked(current_version)
+    target = Criterion.objects.get(pk=criterion.pk) if criterion is not None and criterion.pk else Criterion()
+    target.version = current_version
+    _criterion_plan(target, data)
+
+
+def criterion_create(*, user, version: RubricVersion | int, data: dict) -> Criterion:
+    require_rubric_author(user)
+    with transaction.atomic():
+        current_version = _locked_version(version)
+        _refuse_locked(current_version)
+        criterion = _criterion_plan(Criterion(version=current_version), data)
+        criterion.save()
+        return criterion
+
+
+def criterion_update(*, user, criterion: Criterion | int, data: dict) -> Criterion:
+    """A criterion of a draft (superusers); the key stays."""
+    require_rubric_author(user)
+    with transaction.atomic():
+        current = Criterion.objects.select_for_update().get(pk=getattr(criterion, "pk", criterion))
+        current_version = _locked_version(current.version_id)
+        _refuse_locked(current_version)
+        if "key" in data and data["key"] != current.key:
+            raise Invalid(
+                fields={"key": [_("A criterion's key does not change; add a new criterion instead.")]}
+            )
+        current = _criterion_plan(current, data)
+        current.save()
+        return current
+
+
+def criterion_delete(*, user, criterion: Criterion | int) -> None:
+    require_rubric_author(user)
+    with transaction.atomic():
+        current = Criterion.objects.select_for_update().get(pk=getattr(criterion, "pk", criterion))
+        _refuse_locked(_locked_version(current.version_id))
+        current.delete()
+
+
+def rubric_version_delete(*, user, version: RubricVersion | int) -> None:
+    require_rubric_author(user)
+    with transaction.atomic():
+        current = _locked_version(version)
+        _refuse_locked(current)
+        if current.assessments.exists() or current.scores.exists():
+            raise Conflict(_("Assessments or scores use this version, so it cannot be deleted."))
+        current.delete()
+
+
 def rubric_version_publish(version: RubricVersion, *, user=None):
-    """Publish a draft (retiring the version it replaces) and re-score the initiatives it covers."""
+    """Publish a draft (retiring the version it replaces) and re-score the initiatives it covers (superusers)."""
     from .jobs import score_job_create
 
-    problems = rubric_version_problems(version)
-    if problems:
-        raise ApplicationError(" ".join(str(p) for p in problems), {"problems": [str(p) for p in problems]})
+    require_rubric_author(user)
     with transaction.atomic():
+        version = _locked_version(version)
+        problems = rubric_version_problems(version)
+        if problems:
+            raise Conflict(" ".join(str(p) for p in problems), extra={"problems": [str(p) for p in problems]})
         now = timezone.now()
         for previous in RubricVersion.objects.select_for_update().filter(
             rubric=version.rubric, status=VersionStatus.PUBLISHED
@@ -343,8 +533,10 @@ def rubric_version_publish(version: RubricVersion, *, user=None):
 
 
 def rubric_version_clone(version: RubricVersion, *, user=None) -> RubricVersion:
-    """Copy a version and its criteria into the next draft number, for editing."""
+    """Copy a version and its criteria into the next draft number, for editing (superusers)."""
+    require_rubric_author(user)
     with transaction.atomic():
+        Rubric.objects.select_for_update().get(pk=version.rubric_id)  # one clone at a time takes a number
         number = (
             RubricVersion.objects.filter(rubric=version.rubric)
             .order_by("-number")

@@ -124,7 +124,7 @@ def rate_all(assessment: Assessment, user, value: int = 3) -> None:
 @pytest.fixture
 def draft(world) -> Assessment:
     """A draft assessment of bank A's initiative, by bank A's analyst, fully rated."""
-    assessment = assessment_create(initiative=world.initiatives["A"], author=world.user("analyst"))
+    assessment = assessment_create(user=world.user("analyst"), initiative=world.initiatives["A"])
     rate_all(assessment, world.user("analyst"))
     return assessment
 

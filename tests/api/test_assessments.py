@@ -110,7 +110,12 @@ def test_the_author_cannot_approve_their_own_assessment(world, client_as):
     manager = world.user("manager")
     client = client_as(manager)
     created = client.post(
-        URL, {"initiative": world.initiatives["A"].pk, "ratings": {"acquisition_cost": 2}}, format="json"
+        URL,
+        {
+            "initiative": world.initiatives["A"].pk,
+            "ratings": {"acquisition_cost": 2, "compliance_readiness": 2},
+        },
+        format="json",
     )
     assert created.status_code == 201
     pk = created.json()["id"]

@@ -81,10 +81,10 @@ def known(world) -> Known:
     bank_a, a1, b1 = world.banks["A"], world.initiatives["A"], world.initiatives["B"]
     kpi = KPIFactory(initiative=a1, baseline=100, target=200)
     KPIObservationFactory(kpi=kpi, value=150)
-    submitted = assessment_create(initiative=a1, author=analyst)
+    submitted = assessment_create(user=analyst, initiative=a1)
     rate_all(submitted, analyst)
     assessment_submit(assessment=submitted, user=analyst)
-    draft = assessment_create(initiative=a1, author=analyst)
+    draft = assessment_create(user=analyst, initiative=a1)
     rate_all(draft, analyst, value=2)
     score_now(a1, b1)
     finished = score_job_create(requested_by=analyst, bank_id=bank_a.pk, initiative_ids=[a1.pk])

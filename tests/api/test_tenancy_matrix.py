@@ -157,9 +157,10 @@ def scene(world):
     """Bank A's objects every case may touch, by placeholder name."""
     analyst = world.user("analyst")
     a1 = world.initiatives["A"]
-    draft = assessment_create(initiative=a1, author=analyst)
+    draft = assessment_create(user=analyst, initiative=a1)
     rate_all(draft, analyst)
-    submitted = assessment_create(initiative=a1, author=analyst)
+    submitted = assessment_create(user=analyst, initiative=a1)
+    rate_all(submitted, analyst)
     assessment_submit(assessment=submitted, user=analyst)
     version = published_version("scenario")
     job = score_job_create(requested_by=analyst, bank_id=a1.bank_id, initiative_ids=[a1.pk])

@@ -6,6 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 
+from partnerships.errors import Invalid
 from partnerships.models import (
     Evidence,
     Initiative,
@@ -14,6 +15,7 @@ from partnerships.models import (
     Membership,
     ScenarioType,
 )
+from partnerships.services.initiatives import initiative_update
 from tests.factories import (
     BankFactory,
     InitiativeFactory,
@@ -92,14 +94,15 @@ def test_evidence_is_file_xor_link(taxonomy):
     Evidence.objects.create(initiative=initiative, kind="link", url="https://example.com/a")
 
 
-def test_scenario_type_must_belong_to_pillar_even_outside_forms(taxonomy):
+def test_scenario_type_must_belong_to_pillar_in_the_service(taxonomy):
     initiative = InitiativeFactory(pillar_id="scenario")
     foreign = ScenarioType.objects.exclude(pillar_id="scenario").first()
     own = ScenarioType.objects.filter(pillar_id="scenario").first()
-    with pytest.raises(ValidationError) as info, transaction.atomic():
-        initiative.scenario_types.add(foreign)
-    assert "scenario_types" in info.value.message_dict
-    initiative.scenario_types.add(own)
+    with pytest.raises(Invalid) as info:
+        initiative_update(user=None, initiative=initiative, data={"scenario_types": [foreign.key]})
+    assert "scenario_types" in info.value.fields
+    assert not initiative.scenario_types.exists()
+    initiative_update(user=None, initiative=initiative, data={"scenario_types": [own.key]})
     assert list(initiative.scenario_types.all()) == [own]
 
 

@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 from django_celery_beat.models import PeriodicTask
 
 from scoring.choices import JobKind
-from scoring.errors import ApplicationError
+from scoring.errors import ServiceError
 from scoring.models import Report, ScoreJob
 from scoring.reports import services
 from scoring.reports.render import report_render
@@ -85,9 +85,9 @@ def test_a_failure_is_recorded_and_a_retry_recovers(portfolio, monkeypatch):
 
 
 def test_unknown_bank_or_kind_is_refused(portfolio):
-    with pytest.raises(ApplicationError):
+    with pytest.raises(ServiceError):
         report_generate(bank_id=999_999, period_start=datetime.date(2024, 11, 11))
-    with pytest.raises(ApplicationError):
+    with pytest.raises(ServiceError):
         report_generate(kind="monthly", bank_id=None, period_start=datetime.date(2024, 11, 11))
     assert not Report.objects.exists()
 

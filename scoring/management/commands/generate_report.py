@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from partnerships.models import Bank
-from scoring.errors import ApplicationError
+from scoring.errors import ServiceError
 from scoring.models import Report
 from scoring.models.report import ReportKind, ReportStatus
 from scoring.reports.services import last_complete_week_start, report_generate, week_bounds
@@ -65,7 +65,7 @@ class Command(BaseCommand):
                 force=options["force"],
                 deliver=not options["no_email"],
             )
-        except ApplicationError as exc:
+        except ServiceError as exc:
             raise CommandError(str(exc)) from exc
         scope = options["bank"] or "all banks"
         if report.status != ReportStatus.READY:

@@ -6,10 +6,10 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from partnerships.models import Initiative
+from partnerships.errors import ServiceError
 from scoring.choices import JobStatus
-from scoring.models import RubricVersion, ScoreJob
-from scoring.services.jobs import score_job_create
+from scoring.models import ScoreJob
+from scoring.services.jobs import score_job_request
 
 
 class Command(BaseCommand):
@@ -32,30 +32,23 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if options["jobs"]:
             return self._list(options["limit"])
-        version = None
-        if options["rubric_version"] is not None:
-            version = (
-                RubricVersion.objects.filter(pk=options["rubric_version"]).select_related("rubric").first()
-            )
-            if version is None:
-                raise CommandError(f"--rubric-version {options['rubric_version']}: no such rubric version")
-        ids = options["initiative"]
-        if ids:
-            found = set(Initiative.objects.filter(pk__in=ids).values_list("pk", flat=True))
-            missing = sorted(set(ids) - found)
-            if missing:
-                raise CommandError(f"--initiative: no initiative with id {', '.join(map(str, missing))}")
-            banks = set(Initiative.objects.filter(pk__in=ids).values_list("bank_id", flat=True))
-            bank_id = banks.pop() if len(banks) == 1 else None
-        else:
-            bank_id = None
-        with transaction.atomic():
-            job = score_job_create(
-                bank_id=bank_id,
-                initiative_ids=ids,
-                rubric_version=version,
-                pillar=version.rubric.pillar_id if version else "",
-            )
+        # The operator acts as the system (every bank); the scoring service checks the rest, as for the API.
+        try:
+            with transaction.atomic():
+                job = score_job_request(
+                    user=None,
+                    initiative_ids=options["initiative"],
+                    rubric_version=options["rubric_version"],
+                    field="--initiative",
+                )
+        except ServiceError as exc:
+            options_names = {"rubric_version": "--rubric-version", "--initiative": "--initiative"}
+            lines = [
+                f"{options_names.get(name, name)}: {message}"
+                for name, messages in (exc.fields or {"": [exc.message]}).items()
+                for message in messages
+            ]
+            raise CommandError("\n".join(line.lstrip(": ") for line in lines)) from exc
         self.stdout.write(f"job {job.pk} queued")
         if not options["wait"]:
             return
