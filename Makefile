@@ -80,11 +80,11 @@ faults: messages
 
 inputs: messages
 	$(SUITE) tests/partnerships/test_import_bad_files.py tests/partnerships/test_evidence.py tests/api/test_errors.py \
-		tests/api/test_fuzz.py tests/api/test_regressions.py
+		tests/api/test_fuzz.py tests/api/test_regressions.py tests/api/test_hardening.py
 
 access: messages
 	$(SUITE) tests/test_admin_route_matrix.py tests/api/test_tenancy_matrix.py tests/api/test_auth.py \
-		tests/test_security.py tests/test_settings.py tests/test_no_secrets.py
+		tests/test_security.py tests/test_settings.py tests/test_no_secrets.py tests/test_one_door.py tests/api/test_races.py
 
 e2e: messages
 	$(SUITE) tests/e2e

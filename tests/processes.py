@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -140,6 +141,135 @@ class CeleryProcess:
         assert self.proc is not None
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+
+
+class PrivatePostgres:
+    """A throwaway PostgreSQL server of the test's own: its own data folder and port, started and stopped by the
+    test, so a test may restart or kill it without touching the machine's cluster that everyone else uses.
+
+    PostgreSQL refuses to run as root; as root (CI) the server runs as the ``postgres`` system user.
+    """
+
+    def __init__(self):
+        self.port = free_port()
+        self.bindir = self._bindir()
+        # Not under pytest's tmp_path: it is private to root (0700) and the server's user must reach it.
+        self.root = Path(tempfile.mkdtemp(prefix="scorecard-pg-", dir="/tmp"))
+        self.root.chmod(0o755)
+        self.data = self.root / "data"
+        self.log = self.root / "server.log"
+
+    @staticmethod
+    def _bindir() -> Path:
+        found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+        if found:
+            return found[-1].parent
+        initdb = shutil.which("initdb")
+        if initdb is None:
+            raise AssertionError("PostgreSQL's server programs (initdb, pg_ctl) are not installed")
+        return Path(initdb).parent
+
+    def _run(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+        cmd = [str(self.bindir / args[0]), *args[1:]]
+        if os.geteuid() == 0:
+            cmd = ["runuser", "-u", "postgres", "--", *cmd]
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        assert done.returncode == 0, f"{' '.join(cmd)}: {done.stdout}{done.stderr}"
+        return done
+
+    def start(self) -> PrivatePostgres:
+        if os.geteuid() == 0:
+            shutil.chown(self.root, "postgres", "postgres")
+        self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")
+        self._pg_ctl("start")
+        return self
+
+    def _pg_ctl(self, action: str) -> None:
+        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={self.root} -c fsync=off"
+        self._run(
+            "pg_ctl", "-D", str(self.data), "-l", str(self.log), "-o", options, "-w", "-m", "fast", action
+        )
+
+    def restart(self) -> None:
+        self._pg_ctl("restart")
+
+    def url(self, dbname: str) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/{dbname}"
+
+    def create_database(self, dbname: str) -> str:
+        self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", dbname)
+        return self.url(dbname)
+
+    def stop(self) -> None:
+        if (self.data / "postmaster.pid").exists():
+            cmd = [str(self.bindir / "pg_ctl"), "-D", str(self.data), "-w", "-m", "immediate", "stop"]
+            if os.geteuid() == 0:
+                cmd = ["runuser", "-u", "postgres", "--", *cmd]
+            subprocess.run(cmd, capture_output=True, timeout=60)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def manage(env: dict, *args: str, timeout: float = 300) -> str:
+    """``python manage.py …`` in a subprocess with the given environment; its output, or the failure."""
+    done = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert done.returncode == 0, f"manage.py {' '.join(args)}: {done.stdout[-3000:]}{done.stderr[-3000:]}"
+    return done.stdout
+
+
+class GunicornProcess:
+    """The web app under gunicorn (real HTTP, several worker processes) on the test database, for tests of what
+    only a real server shows: concurrent requests racing each other, chunked request bodies."""
+
+    def __init__(self, env: dict, log: Path, workers: int = 4):
+        self.port = free_port()
+        self.env, self.log, self.workers = env, log, workers
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, ready_timeout: float = 60) -> GunicornProcess:
+        handle = open(self.log, "a")
+        cmd = [
+            str(BIN / "gunicorn"),
+            "config.wsgi",
+            "-w",
+            str(self.workers),
+            "-b",
+            f"127.0.0.1:{self.port}",
+            "--graceful-timeout",
+            "5",
+        ]
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=handle, stderr=subprocess.STDOUT)
+        wait_for(self._up, ready_timeout, message=f"gunicorn on port {self.port} (log {self.log})")
+        return self
+
+    def _up(self) -> bool:
+        assert self.proc is not None and self.proc.poll() is None, self.log.read_text(errors="replace")[
+            -3000:
+        ]
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                return True
+        except OSError:
+            return False
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:

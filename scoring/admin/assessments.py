@@ -24,6 +24,7 @@ from ..models import Assessment, Criterion, Rating
 from ..services.assessments import (
     RATE_ROLE,
     assessment_approve,
+    assessment_check_create,
     assessment_check_ratings,
     assessment_create,
     assessment_return,
@@ -210,7 +211,12 @@ class AssessmentAdmin(ServiceAdminMixin, TenantScopedAdmin):
     # --- the door: checks and writes by the assessment services -------------------------------------------
     def service_validate(self, request, form, cleaned) -> None:
         if form.instance.pk is None:
-            return  # assessment_create checks the initiative and version when saving (nothing else to ask)
+            assessment_check_create(
+                user=request.user,
+                initiative=getattr(cleaned.get("initiative"), "pk", None),
+                rubric_version=getattr(cleaned.get("rubric_version"), "pk", None),
+            )
+            return
         ratings = form.changed_ratings()
         if ratings:
             assessment_check_ratings(user=request.user, assessment=form.instance, ratings=ratings)

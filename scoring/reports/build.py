@@ -88,9 +88,12 @@ def list_limit() -> int:
 class Scope:
     bank_id: int | None  # None: every bank
 
-    def initiatives(self) -> QuerySet:
-        qs = Initiative.objects.all()
+    def scoped(self, qs: QuerySet) -> QuerySet:
+        """Any tenant model's rows in the report's scope (``partnerships.tenancy``'s ``for_bank``)."""
         return qs if self.bank_id is None else qs.for_bank(self.bank_id)
+
+    def initiatives(self) -> QuerySet:
+        return self.scoped(Initiative.objects.all())
 
     def portfolio(self) -> QuerySet:
         return self.initiatives().exclude(status=InitiativeStatus.RETIRED)
@@ -253,7 +256,7 @@ def _ranked_row(row: dict) -> dict:
 
 def _current_scores(scope: Scope) -> QuerySet:
     qs = CurrentScore.objects.exclude(initiative__status=InitiativeStatus.RETIRED)
-    return qs if scope.bank_id is None else qs.filter(initiative__bank_id=scope.bank_id)
+    return scope.scoped(qs)
 
 
 def _top_bottom(scope: Scope) -> dict:
@@ -481,9 +484,7 @@ def _kpis(scope: Scope) -> dict:
     # latest-observation subquery eight times per KPI (about 5 s at 100k KPIs). Two passes: the figures of
     # every KPI (five columns), then the listed ones' details.
     latest = KPIObservation.objects.filter(kpi=OuterRef("pk")).order_by("-observed_on")
-    kpis = KPI.objects.exclude(initiative__status=InitiativeStatus.RETIRED)
-    if scope.bank_id is not None:
-        kpis = kpis.filter(initiative__bank_id=scope.bank_id)
+    kpis = scope.scoped(KPI.objects.exclude(initiative__status=InitiativeStatus.RETIRED))
     figures = (
         kpis.annotate(latest=Subquery(latest.values("value")[:1]))
         .order_by()

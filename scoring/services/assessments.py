@@ -85,15 +85,8 @@ def _status_conflict(assessment: Assessment, message: str) -> Conflict:
 
 
 # --- create ------------------------------------------------------------------------------------------------
-def assessment_create(
-    *,
-    user,
-    initiative: Initiative | int,
-    rubric_version: RubricVersion | int | None = None,
-    note: str = "",
-    ratings: list[dict] | None = None,
-) -> Assessment:
-    """A draft for an initiative of a bank where the user is an analyst, optionally with first ratings."""
+def assessment_check_create(*, user, initiative, rubric_version=None) -> tuple[Initiative, RubricVersion]:
+    """Every check of ``assessment_create`` but the ratings: the initiative and the rubric version to use."""
     pk = getattr(initiative, "pk", initiative)
     found = Initiative.objects.filter(pk=pk).first() if isinstance(pk, int) else None
     if found is None or not actor_has_bank_role(user, found.bank_id, min_role="viewer"):
@@ -104,7 +97,19 @@ def assessment_create(
         )
     if is_system(user):
         raise Invalid(fields={"author": [_("An assessment needs an author.")]})
-    version = check_version_for(found, rubric_version)
+    return found, check_version_for(found, rubric_version)
+
+
+def assessment_create(
+    *,
+    user,
+    initiative: Initiative | int,
+    rubric_version: RubricVersion | int | None = None,
+    note: str = "",
+    ratings: list[dict] | None = None,
+) -> Assessment:
+    """A draft for an initiative of a bank where the user is an analyst, optionally with first ratings."""
+    found, version = assessment_check_create(user=user, initiative=initiative, rubric_version=rubric_version)
     note = _clean_note(note)
     with transaction.atomic():
         assessment = Assessment.objects.create(

@@ -2,10 +2,7 @@
 while a worker scores, and beat restarted around a scheduled report. Nothing is lost, nothing is done twice."""
 
 import json
-import shutil
-import subprocess
 import time
-from pathlib import Path
 
 import pytest
 from django.db import connection, transaction
@@ -18,7 +15,7 @@ from scoring.models import CurrentScore, Report, Score, ScoreJob
 from scoring.services.jobs import score_job_create
 from scoring.services.rubrics import rubrics_load
 from tests.factories import BankFactory
-from tests.processes import CeleryProcess, service_env, wait_for
+from tests.processes import CeleryProcess, PrivatePostgres, manage, service_env, wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 
@@ -103,51 +100,87 @@ def test_database_connections_cut_while_scoring_then_tasks_retry_and_finish(taxo
     assert Score.objects.filter(initiative__bank=bank).count() == 30
 
 
-def _local_cluster() -> tuple[str, str] | None:
-    """(version, name) of the PostgreSQL cluster this machine runs (Debian's pg_ctlcluster), or None."""
-    if shutil.which("pg_ctlcluster") is None or not Path("/etc/postgresql").is_dir():
-        return None
-    for version in sorted(Path("/etc/postgresql").iterdir()):
-        if (version / "main").is_dir():
-            return version.name, "main"
-    return None
+_FAULT_SETUP = """
+from django.core.management import call_command
+from partnerships.models import Bank, Initiative
+from scoring.services.rubrics import rubrics_load
+call_command("loaddata", "taxonomy", verbosity=0)
+rubrics_load()
+bank = Bank.objects.create(code="fault", name_zh_hans="故障银行", name_en="Fault bank")
+Initiative.objects.bulk_create(
+    Initiative(bank=bank, code=f"f-{i}", title=f"故障 {i}", pillar_id=("scenario", "data_sharing", "smart_banking")[i % 3])
+    for i in range(90)
+)
+"""
+
+_FAULT_JOB = """
+from django.db import transaction
+from partnerships.models import Initiative
+from scoring.services.jobs import score_job_create
+ids = list(Initiative.objects.filter(bank__code="fault").values_list("id", flat=True))
+with transaction.atomic():
+    job = score_job_create(bank_id=ids and Initiative.objects.get(pk=ids[0]).bank_id, initiative_ids=ids)
+print(job.pk)
+"""
 
 
-def test_postgresql_restarted_while_a_worker_scores_then_tasks_retry_and_finish(taxonomy, workers, tmp_path):
-    """The real thing: the PostgreSQL server is restarted (pg_ctlcluster) in the middle of a scoring job."""
-    cluster = _local_cluster()
-    if cluster is None:
-        pytest.skip("needs the local PostgreSQL cluster and Debian's pg_ctlcluster (as on CI machines)")
-    settler = workers()
-    _settle_rubrics()
-    settler.stop()
-    bank, ids = _portfolio(90)
-    workers(SCORING_FAULT_DELAY="1.5")
-    with transaction.atomic():
-        job = score_job_create(bank_id=bank.pk, initiative_ids=ids)
-    wait_for(lambda: job.chunks.exists(), 30, message="the chunk to start")
-    time.sleep(0.5)
+def _query(url: str, sql: str, *params):
+    import psycopg
 
-    connection.close()  # this test's own connection goes down with the server; Django opens a new one after
-    restart = subprocess.run(
-        ["pg_ctlcluster", "--skip-systemctl-redirect", *cluster, "restart"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert restart.returncode == 0, restart.stderr
-    wait_for(
-        lambda: subprocess.run(["pg_isready", "-h", "127.0.0.1", "-q"]).returncode == 0,
-        60,
-        message="PostgreSQL to accept connections again",
-    )
+    with psycopg.connect(url, connect_timeout=3, autocommit=True) as conn:
+        return conn.execute(sql, params).fetchall()
 
-    job = _wait_job(job, 180)
-    assert job.status == JobStatus.SUCCEEDED and job.done == 90 and job.failed == 0
-    per_initiative = Score.objects.filter(initiative__bank=bank).values("initiative").annotate(n=Count("id"))
-    assert len(per_initiative) == 90 and {row["n"] for row in per_initiative} == {1}
-    log = "\n".join(p.read_text(errors="replace") for p in tmp_path.glob("worker-*.log"))
-    assert "retry" in log.lower()  # the restart failed the running task, which was retried
+
+def test_postgresql_restarted_while_a_worker_scores_then_tasks_retry_and_finish(
+    taxonomy, workers, private_broker, tmp_path
+):
+    """The real thing: a PostgreSQL server is restarted in the middle of a scoring job — a throwaway server this
+    test starts on its own port and data folder, never the machine's cluster that other tests and people use."""
+    server = PrivatePostgres().start()
+    try:
+        url = server.create_database("scorecard_fault")
+        env = service_env(private_broker.url, DATABASE_URL=url)
+        manage(env, "migrate", "--noinput", "-v0")
+        manage(env, "shell", "-c", _FAULT_SETUP)
+        workers(DATABASE_URL=url)  # scores the rubrics' publish jobs (no initiatives yet: nothing to do)
+
+        def published():
+            rows = _query(
+                url, "SELECT count(*) FROM scoring_scorejob WHERE status NOT IN ('succeeded', 'failed')"
+            )
+            return rows[0][0] == 0
+
+        wait_for(published, 60, message="the rubrics' publish jobs to finish")
+        workers(DATABASE_URL=url, SCORING_FAULT_DELAY="1.5")
+        job_id = manage(env, "shell", "-c", _FAULT_JOB).strip().splitlines()[-1]
+        wait_for(
+            lambda: _query(url, "SELECT count(*) FROM scoring_scorejobchunk WHERE job_id = %s", job_id)[0][0],
+            30,
+            message="the chunk to start",
+        )
+        time.sleep(0.5)
+        server.restart()
+
+        def finished():
+            try:
+                rows = _query(url, "SELECT status, done, failed FROM scoring_scorejob WHERE id = %s", job_id)
+            except Exception:  # the server is still coming back
+                return None
+            return rows[0] if rows and rows[0][0] in ("succeeded", "failed") else None
+
+        status, done, failed = wait_for(finished, 180, interval=0.5, message=f"job {job_id} to finish")
+        assert (status, done, failed) == ("succeeded", 90, 0)
+        per_initiative = _query(
+            url,
+            "SELECT s.initiative_id, count(*) FROM scoring_score s JOIN partnerships_initiative i "
+            "ON i.id = s.initiative_id JOIN partnerships_bank b ON b.id = i.bank_id "
+            "WHERE b.code = 'fault' GROUP BY s.initiative_id",
+        )
+        assert len(per_initiative) == 90 and {n for _iid, n in per_initiative} == {1}
+        log = "\n".join(p.read_text(errors="replace") for p in tmp_path.glob("worker-*.log"))
+        assert "retry" in log.lower()  # the restart failed the running task, which was retried
+    finally:
+        server.stop()
 
 
 def test_beat_restarted_generates_one_report_per_period(taxonomy, workers, private_broker, tmp_path):

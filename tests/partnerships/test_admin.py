@@ -207,3 +207,29 @@ def test_login_page_in_chinese_and_english(client):
     assert "合作评分卡" in zh.content.decode() and "登录" in zh.content.decode()
     assert "Partnership Scorecard" in en.content.decode() and "Log in" in en.content.decode()
     assert 'id="language-switch"' in zh.content.decode()
+
+
+def test_the_owner_autocomplete_offers_members_of_the_initiatives_bank_to_analysts_and_managers(
+    two_banks, client_for
+):
+    banks, users = two_banks
+    initiative = InitiativeFactory(bank=banks["A"])
+    url = reverse("admin:autocomplete")
+    params = {"app_label": "partnerships", "model_name": "initiative", "field_name": "owner", "term": ""}
+    for role in ("analyst", "manager"):
+        client = client_for(users[("A", role)])
+        response = client.get(url, {**params, "bank": banks["A"].pk})
+        assert response.status_code == 200
+        offered = {r["text"] for r in response.json()["results"]}
+        assert offered == {"viewer_a", "analyst_a", "manager_a"}
+        # Another bank's members are never offered, whatever the page asks for.
+        assert client.get(url, {**params, "bank": banks["B"].pk}).json()["results"] == []
+        # The change page asks for its initiative's bank.
+        page = client.get(
+            reverse("admin:partnerships_initiative_change", args=[initiative.pk])
+        ).content.decode()
+        assert f"autocomplete/?bank={banks['A'].pk}" in page
+    viewer = client_for(users[("A", "viewer")])
+    assert viewer.get(url, params).status_code == 403
+    # Users' own pages stay closed to bank staff.
+    assert client_for(users[("A", "manager")]).get(reverse("admin:auth_user_changelist")).status_code == 403

@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.services, pytest.mark.slow]
 def test_beat_picks_up_a_new_schedule_and_the_worker_builds_the_report(transactional_db, tmp_path):
     broker = os.environ.get("REDIS_URL")
     if not broker or not settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
-        pytest.skip(
+        pytest.fail(
             "needs PostgreSQL (DATABASE_URL) and Redis (REDIS_URL): subprocesses share the test database"
         )
     from django.core.management import call_command
