@@ -1,6 +1,6 @@
 """Request hardening for every view, before anything reads the request: NUL bytes and body size.
 
-- A NUL byte in the path or the query string answers 400: PostgreSQL cannot store or compare text holding one,
+- A NUL byte in the path or the query string answers 400 (under /api/ with the query parameters named): PostgreSQL cannot store or compare text holding one,
   so it would otherwise surface as a server error deep in a query.
 - A body larger than the limit answers 413 whatever the method or the view, and whether or not the view reads
   the body: ``REQUEST_MAX_BYTES`` (5 MB) for every request, ``UPLOAD_MAX_BYTES`` for a multipart upload
@@ -16,7 +16,7 @@ Under /api/ the answers carry the API's JSON error shape; elsewhere they are pla
 from __future__ import annotations
 
 import io
-from urllib.parse import unquote_to_bytes
+from urllib.parse import parse_qsl, unquote_to_bytes
 
 from django.conf import settings
 from django.core.handlers.wsgi import LimitedStream
@@ -30,9 +30,11 @@ def request_limit(request) -> int:
     return settings.REQUEST_MAX_BYTES
 
 
-def _refuse(request, status: int, code: str, message: str) -> HttpResponse:
+def _refuse(request, status: int, code: str, message: str, fields: dict | None = None) -> HttpResponse:
     if request.path_info.startswith("/api/"):
         body = {"error": {"status": status, "code": code, "message": message}}
+        if fields:
+            body["error"]["fields"] = fields
         response = JsonResponse(body, status=status, json_dumps_params={"ensure_ascii": False})
     else:
         response = HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
@@ -51,7 +53,20 @@ class RequestGuardMiddleware:
     def check(self, request) -> HttpResponse | None:
         query = request.META.get("QUERY_STRING", "")
         if "\x00" in request.path_info or "\x00" in request.path or b"\x00" in unquote_to_bytes(query):
-            return _refuse(request, 400, "invalid", _("A NUL character is not allowed in the address."))
+            named = [
+                key.replace("\x00", "")
+                for key, value in parse_qsl(query, keep_blank_values=True)
+                if "\x00" in key or "\x00" in value
+            ]
+            return _refuse(
+                request,
+                400,
+                "invalid",
+                _("A NUL character is not allowed in the address."),
+                fields={
+                    key or "non_field_errors": [_("A NUL character is not allowed here.")] for key in named
+                },
+            )
         limit = request_limit(request)
         chunked = "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
         if chunked:

@@ -11,7 +11,10 @@ rebuild, the user password page, the admin and app indexes). The visitors:
   taxonomy or rubrics, and scores, score jobs and reports are read-only;
 * bank B's manager — bank A's objects do not exist for them: absent from lists, "doesn't exist" (redirect to
   the admin index) on change / delete pages, 404 on history and the custom views;
-* a superuser — every page.
+* a superuser — every page, except adding or deleting rubrics and rubric versions (they arrive as files or
+  clones, and a published version is locked) and deleting assessments (history: a wrong draft is returned).
+
+Nobody deletes an assessment in the admin.
 
 POSTs carry an empty body, so an allowed one re-renders its form (or asks for confirmation) and writes nothing;
 the test checks at the end that every object is still there. A 500 anywhere is a failure.
@@ -28,7 +31,9 @@ import pytest
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
 from django.contrib.auth.models import Group
+from django.contrib.messages import constants as message_levels
 from django.contrib.messages import get_messages
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -42,7 +47,8 @@ from django_celery_beat.models import (
 from django_celery_results.models import GroupResult, TaskResult
 from rest_framework.authtoken.models import Token, TokenProxy
 
-from partnerships.models import Evidence, Membership, PartnerMetric, Pillar, ScenarioType
+from partnerships.models import Membership, PartnerMetric, Pillar, ScenarioType
+from partnerships.services.evidence import evidence_create
 from scoring.models import Rubric, RubricVersion, Score
 from scoring.reports.services import report_generate
 from scoring.services.assessments import assessment_create
@@ -70,6 +76,7 @@ WEEK = datetime.date(2024, 11, 11)
 #            login   302 to the admin login
 #            gone    302 to the admin index with "… doesn't exist" (Django's answer for an object not found)
 #            404     404
+#            refused a POST sent back to the page it came from with an error message (the service said no)
 #            hidden  changelist 200 without bank A's object (for "ok", the object is listed)
 
 ROUTES = (
@@ -90,8 +97,10 @@ PROFILES = {
     "none": ("denied", "denied", "denied", "denied", "denied", "denied", "denied", "denied", "denied"),
     "view": ("ok", "denied", "denied", "ok", "denied", "denied", "denied", "ok", "ok"),
     "edit": ("ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok"),
-    # superuser on a published rubric version: locked, so it cannot be deleted
-    "edit, locked": ("ok", "ok", "ok", "ok", "ok", "denied", "denied", "ok", "ok"),
+    # assessments: history, so never deleted (a wrong draft is returned or left)
+    "edit, no delete": ("ok", "ok", "ok", "ok", "ok", "denied", "denied", "ok", "ok"),
+    # superuser on rubrics and rubric versions: they arrive as files or clones, and are never deleted here
+    "edit, no add or delete": ("ok", "denied", "denied", "ok", "ok", "denied", "denied", "ok", "ok"),
     # superuser on django-axes' logs: they are written by axes, never added by hand
     "edit, no add": ("ok", "denied", "denied", "ok", "ok", "ok", "ok", "ok", "ok"),
     # superuser on reports: read-only, but an obsolete report may be deleted
@@ -99,6 +108,8 @@ PROFILES = {
     # bank B's manager on bank A's objects ------------------------------------------------------------------
     # initiative side: B may add in its own bank; A's object is not found by any route
     "B: edit": ("hidden", "ok", "ok", "gone", "gone", "gone", "gone", "404", "404"),
+    # assessments: as above, but deleting is refused before the object is looked up
+    "B: edit, no delete": ("hidden", "ok", "ok", "gone", "gone", "denied", "denied", "404", "404"),
     # banks and memberships (view-only for members): GET is not found, writing is refused first
     "B: view": ("hidden", "denied", "denied", "gone", "denied", "denied", "denied", "404", "404"),
     # scores and score jobs (read-only admins without simple-history: Django's history page says "gone")
@@ -116,7 +127,13 @@ MODELS = {
     "partnerships.initiative": ("view", "edit", "edit", "B: edit", "edit"),
     "partnerships.kpi": ("view", "edit", "edit", "B: edit", "edit"),
     "partnerships.evidence": ("view", "edit", "edit", "B: edit", "edit"),
-    "scoring.assessment": ("view", "edit", "edit", "B: edit", "edit"),
+    "scoring.assessment": (
+        "view",
+        "edit, no delete",
+        "edit, no delete",
+        "B: edit, no delete",
+        "edit, no delete",
+    ),
     "scoring.score": ("view", "view", "view", "B: read-only", "view"),
     "scoring.scorejob": ("view", "view", "view", "B: read-only", "view"),
     "scoring.report": ("view", "view", "view", "B: report", "view, delete"),
@@ -125,8 +142,8 @@ MODELS = {
     "partnerships.partnermetric": ("view", "view", "view", "view", "edit"),
     "partnerships.pillar": ("view", "view", "view", "view", "edit"),
     "partnerships.scenariotype": ("view", "view", "view", "view", "edit"),
-    "scoring.rubric": ("view", "view", "view", "view", "edit"),
-    "scoring.rubricversion": ("view", "view", "view", "view", "edit, locked"),
+    "scoring.rubric": ("view", "view", "view", "view", "edit, no add or delete"),
+    "scoring.rubricversion": ("view", "view", "view", "view", "edit, no add or delete"),
     # other apps' admins: superusers only
     "auth.group": ("none", "none", "none", "none", "edit"),
     "auth.user": ("none", "none", "none", "none", "edit"),
@@ -216,6 +233,37 @@ CUSTOM = [
         ("login", "ok", "ok", "ok", "404", "ok"),
     ),
     ("report print", "GET", "admin:scoring_report_print", "report", ("login", "ok", "ok", "ok", "404", "ok")),
+    (
+        "evidence download",
+        "GET",
+        "admin:partnerships_evidence_download",
+        "evidence",
+        ("login", "ok", "ok", "ok", "404", "ok"),
+    ),
+    # The assessment's buttons, with an empty body on a draft without ratings: every member is refused by the
+    # service (a viewer for their role, the others because nothing is rated or submitted yet); bank B never
+    # finds it.
+    (
+        "assessment submit",
+        "POST",
+        "admin:scoring_assessment_submit",
+        "assessment",
+        ("login", "refused", "refused", "refused", "404", "refused"),
+    ),
+    (
+        "assessment approve",
+        "POST",
+        "admin:scoring_assessment_approve",
+        "assessment",
+        ("login", "refused", "refused", "refused", "404", "refused"),
+    ),
+    (
+        "assessment return",
+        "POST",
+        "admin:scoring_assessment_return",
+        "assessment",
+        ("login", "refused", "refused", "refused", "404", "refused"),
+    ),
     # last: a rebuild puts the report back in the queue (its downloads are 404 until it is ready again)
     (
         "report rebuild",
@@ -247,7 +295,7 @@ class World:
 
 
 @pytest.fixture
-def world(two_banks) -> World:
+def world(two_banks, settings, tmp_path) -> World:
     banks, by_role = two_banks
     rubrics_load()
     analyst = by_role[("A", "analyst")]
@@ -266,12 +314,15 @@ def world(two_banks) -> World:
     InitiativePartnerFactory(initiative=initiative, partner=tencent, role="lead")
     kpi = KPIFactory(initiative=initiative, name=f"{MARKER} KPI")
     KPIObservationFactory(kpi=kpi, note=f"{MARKER} observation")
-    evidence = Evidence.objects.create(
+    settings.MEDIA_ROOT = str(tmp_path)
+    evidence = evidence_create(
+        user=analyst,
         initiative=initiative,
-        kind="link",
-        url="https://example.test/matrix-a-evidence",
-        note=f"{MARKER} evidence",
-        uploaded_by=analyst,
+        data={
+            "kind": "file",
+            "file": SimpleUploadedFile("matrix.pdf", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\n"),
+            "note": f"{MARKER} evidence",
+        },
     )
     assessment = assessment_create(user=analyst, initiative=initiative, note=f"{MARKER} assessment")
     score_initiatives(bank_id=banks["A"].pk, initiative_ids=[initiative.pk])
@@ -353,6 +404,10 @@ def _outcome(response, listed_pk=None) -> str:
         if location == reverse("admin:index"):
             said = " ".join(str(m) for m in get_messages(response.wsgi_request))
             return "gone" if re.search(r"doesn.t exist", said) else f"302 to index: {said!r}"
+        # Only the messages this request added (earlier ones wait in the session until a page shows them).
+        added = getattr(get_messages(response.wsgi_request), "_queued_messages", [])
+        if any(message.level == message_levels.ERROR for message in added):
+            return "refused"
         return "redirect"
     if status == 200 and listed_pk is not None:
         listed = {obj.pk for obj in response.context["cl"].result_list}
@@ -402,6 +457,8 @@ def _custom_args(spec: str | None, world: World) -> list:
         return [extra]
     if kind == "user":
         return [world.objects["auth.user"].pk]
+    if kind in ("evidence", "assessment"):
+        return [world.objects[f"{'partnerships' if kind == 'evidence' else 'scoring'}.{kind}"].pk]
     if kind == "report":
         return [world.objects["scoring.report"].pk, *([extra] if extra else [])]
     raise AssertionError(spec)

@@ -1,5 +1,6 @@
 """Request parsers that refuse what cannot be stored or walked safely: oversized bodies (413), JSON nested
-deeper than ``API_MAX_JSON_DEPTH`` (400), NUL characters and lone surrogates anywhere in the data (400).
+deeper than ``API_MAX_JSON_DEPTH`` (400), lone surrogates (400), and
+NUL characters anywhere in the data (400 with the field named: PostgreSQL cannot store them).
 
 ``config.middleware.RequestGuardMiddleware`` refuses oversized bodies (chunked ones too) for every view; the
 check here repeats it for a parser used outside that stack.
@@ -10,7 +11,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from rest_framework import parsers, status
-from rest_framework.exceptions import APIException, ParseError
+from rest_framework.exceptions import APIException, ParseError, ValidationError
 
 
 class RequestTooLarge(APIException):
@@ -35,31 +36,37 @@ def check_size(parser_context, limit: int | None = None) -> None:
         )
 
 
-def check_text(value: str) -> None:
-    if "\x00" in value:
-        raise ParseError(_("A NUL character is not allowed in the data."))
+NUL_MESSAGE = _("A NUL character is not allowed here.")
+
+
+def _nul_refused(path: str) -> ValidationError:
+    # A field error (400 "invalid", the field named) like any other bad value, not a parse error: the JSON is
+    # well-formed, one value in it cannot be stored.
+    return ValidationError({path or "non_field_errors": [NUL_MESSAGE]}, code="invalid")
 
 
 def check_json(data) -> None:
     """Depth, NUL and valid Unicode of parsed JSON, walked without recursion (every node once)."""
     limit = settings.API_MAX_JSON_DEPTH
-    stack = [(data, 1)]
+    stack = [(data, 1, "")]
     while stack:
-        node, depth = stack.pop()
+        node, depth, path = stack.pop()
         if isinstance(node, dict | list):
             if depth > limit:
                 raise ParseError(_("The JSON is nested deeper than %(limit)s levels.") % {"limit": limit})
-            items = node.items() if isinstance(node, dict) else ((None, v) for v in node)
+            items = node.items() if isinstance(node, dict) else enumerate(node)
             for key, value in items:
-                if key is not None:
-                    _check_string(key)
-                stack.append((value, depth + 1))
+                where = f"{path}.{key}" if path else str(key)
+                if isinstance(key, str):
+                    _check_string(key, where)
+                stack.append((value, depth + 1, where))
         elif isinstance(node, str):
-            _check_string(node)
+            _check_string(node, path)
 
 
-def _check_string(value: str) -> None:
-    check_text(value)
+def _check_string(value: str, path: str) -> None:
+    if "\x00" in value:
+        raise _nul_refused(path)
     try:
         # A lone surrogate ("\ud800") is valid JSON but no valid text: refuse it here, not in the database.
         value.encode("utf-8")
@@ -82,10 +89,9 @@ class JSONParser(parsers.JSONParser):
 
 def _check_query_dict(data) -> None:
     for key, values in data.lists():
-        check_text(key)
-        for value in values:
-            if isinstance(value, str):
-                check_text(value)
+        for value in [key, *values]:
+            if isinstance(value, str) and "\x00" in value:
+                raise _nul_refused(key.replace("\x00", ""))
 
 
 class FormParser(parsers.FormParser):

@@ -272,19 +272,22 @@ class AssessmentAdmin(ServiceAdminMixin, TenantScopedAdmin):
             return HttpResponseNotAllowed(["POST"])
         result = self.run_service(request, assessment_approve, user=request.user, assessment=obj)
         if result:
-            _assessment, job = result
-            url = reverse("admin:scoring_scorejob_change", args=[job.pk])
-            self.message_user(
-                request,
-                format_html(
-                    '{} <a href="{}">{}</a>',
-                    _("Approved. The initiative is being scored:"),
-                    url,
-                    _("follow the score job"),
-                ),
-                messages.SUCCESS,
-            )
+            self._approved(request, obj, job=result[1])
         return self._back(obj)
+
+    def _approved(self, request, assessment: Assessment, *, job) -> None:
+        """Say what approving started, with a link to the score job to follow."""
+        self.message_user(
+            request,
+            format_html(
+                '{} <a href="{}">{}</a>',
+                _("%(initiative)s: approved. The initiative is being scored:")
+                % {"initiative": assessment.initiative},
+                reverse("admin:scoring_scorejob_change", args=[job.pk]),
+                _("follow the score job"),
+            ),
+            messages.SUCCESS,
+        )
 
     def return_view(self, request, object_id):
         obj = self._visible(request, object_id)
@@ -326,22 +329,22 @@ class AssessmentAdmin(ServiceAdminMixin, TenantScopedAdmin):
         for assessment in queryset.select_related("initiative"):
             result = self.run_service(request, service, user=request.user, assessment=assessment)
             if result:
-                self.message_user(request, done_message % {"assessment": assessment}, messages.SUCCESS)
+                self.message_user(
+                    request, done_message % {"initiative": assessment.initiative}, messages.SUCCESS
+                )
 
     @admin.action(description=_("Submit for approval"), permissions=["change"])
     def submit(self, request, queryset):
-        self._run_each(request, queryset, assessment_submit, _("%(assessment)s: submitted for approval."))
+        self._run_each(request, queryset, assessment_submit, _("%(initiative)s: submitted for approval."))
 
     @admin.action(
         description=_("Approve (a manager who neither wrote nor rated it)"), permissions=["approve"]
     )
     def approve(self, request, queryset):
-        self._run_each(
-            request,
-            queryset,
-            assessment_approve,
-            _("%(assessment)s: approved; the initiative is being scored."),
-        )
+        for assessment in queryset.select_related("initiative"):
+            result = self.run_service(request, assessment_approve, user=request.user, assessment=assessment)
+            if result:
+                self._approved(request, assessment, job=result[1])
 
     def has_approve_permission(self, request):
         from partnerships.tenancy import bank_ids_for

@@ -26,7 +26,9 @@ def nested(depth: int) -> str:
 @pytest.mark.parametrize("depth", [settings.API_MAX_JSON_DEPTH + 1, 1000, 100_000])
 def test_json_nested_deeper_than_the_limit_is_400_even_anonymously(api_client, depth):
     body = '{"username": ' + nested(depth) + ', "password": "x"}'
-    response = api_client.post(f"{API}auth/token/", body, content_type="application/json")
+    response = api_client.post(
+        f"{API}auth/token/", body, content_type="application/json", HTTP_ACCEPT_LANGUAGE="en"
+    )
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "parse_error"
     assert "nested deeper" in response.json()["error"]["message"]

@@ -151,13 +151,13 @@ def test_analyst_records_rates_and_manager_approves_in_chinese(workers, new_page
     expect(page.locator(".messagelist .success")).to_be_visible()
     assessment = Assessment.objects.get(initiative=initiative)
     for key, value in ratings.items():
-        row = page.locator("#ratings-group tr.form-row", has_text=f"({key},")
-        select = row.locator("select[name$='-value']")
+        row = page.locator(f".form-row.field-rating__{key}")
+        select = row.locator(f"select[name='rating__{key}']")
         select.select_option(str(value))
         # The anchored level text is beside the rating: in the chosen option and in the criterion's list.
         expect(select.locator("option:checked")).to_have_text(f"{value} · {level_texts[key]}")
         expect(row.locator("li", has_text=level_texts[key])).to_be_visible()
-        row.locator("textarea[name$='-rationale']").fill("试点实测")
+        row.locator(f"textarea[name='rationale__{key}']").fill("试点实测")
         shot(row, f"rating-{key}")
     shot(page, "assessment-rated")
     page.click("input[name=_continue]")
@@ -168,7 +168,10 @@ def test_analyst_records_rates_and_manager_approves_in_chinese(workers, new_page
         if r.value is not None
     } == ratings
 
-    _run_action(page, "/admin/scoring/assessment/", assessment.pk, "submit")
+    # Submitted by the button on the assessment's own page.
+    page.locator(".assessment-workflow input[type=submit][value='提交审批']").click()
+    expect(page.locator(".messagelist .success")).to_be_visible()
+    expect(page.locator(".assessment-workflow .status")).to_contain_text("已提交")
     shot(page, "assessment-submitted")
     assessment.refresh_from_db()
     assert assessment.status == AssessmentStatus.SUBMITTED

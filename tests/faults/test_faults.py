@@ -142,7 +142,7 @@ def test_postgresql_restarted_while_a_worker_scores_then_tasks_retry_and_finish(
         env = service_env(private_broker.url, DATABASE_URL=url)
         manage(env, "migrate", "--noinput", "-v0")
         manage(env, "shell", "-c", _FAULT_SETUP)
-        workers(DATABASE_URL=url)  # scores the rubrics' publish jobs (no initiatives yet: nothing to do)
+        first = workers(DATABASE_URL=url)  # scores the rubrics' publish jobs (no initiatives yet: nothing to do)
 
         def published():
             rows = _query(
@@ -151,6 +151,7 @@ def test_postgresql_restarted_while_a_worker_scores_then_tasks_retry_and_finish(
             return rows[0][0] == 0
 
         wait_for(published, 60, message="the rubrics' publish jobs to finish")
+        first.stop()  # only the slow worker may take the job's chunk, so the restart lands inside it
         workers(DATABASE_URL=url, SCORING_FAULT_DELAY="1.5")
         job_id = manage(env, "shell", "-c", _FAULT_JOB).strip().splitlines()[-1]
         wait_for(

@@ -13,23 +13,15 @@ pytestmark = pytest.mark.django_db
 
 
 def _messages(response) -> str:
-    return " ".join(str(m) for m in get_messages(response.wsgi_request))
+    return " ".join(f"{m.level_tag.upper()}: {m}" for m in get_messages(response.wsgi_request))
 
 
-def _rating_formset(assessment, values: dict) -> dict:
-    ratings = list(assessment.ratings.select_related("criterion").order_by("criterion__position"))
-    data = {
-        "ratings-TOTAL_FORMS": str(len(ratings)),
-        "ratings-INITIAL_FORMS": str(len(ratings)),
-        "ratings-MIN_NUM_FORMS": "0",
-        "ratings-MAX_NUM_FORMS": "1000",
-        "note": "",
-    }
-    for i, rating in enumerate(ratings):
-        data[f"ratings-{i}-id"] = str(rating.pk)
-        data[f"ratings-{i}-assessment"] = str(assessment.pk)
-        data[f"ratings-{i}-value"] = str(values.get(rating.criterion.key, ""))
-        data[f"ratings-{i}-rationale"] = "试点实测" if rating.criterion.key in values else ""
+def _rating_form(assessment, values: dict) -> dict:
+    """The assessment page's post: the note, and one level and rationale per rated criterion."""
+    data = {"note": assessment.note}
+    for criterion in assessment.rubric_version.criteria.filter(source="rated"):
+        data[f"rating__{criterion.key}"] = str(values.get(criterion.key, ""))
+        data[f"rationale__{criterion.key}"] = "试点实测" if criterion.key in values else ""
     return data
 
 
@@ -45,24 +37,38 @@ def test_analyst_rates_submits_and_a_different_manager_approves(two_banks, rubri
     assessment = Assessment.objects.get(initiative=initiative)
     assert assessment.author == users[("A", "analyst")]
     assert assessment.rubric_version.rubric.pillar_id == "smart_banking"
-    assert assessment.ratings.count() == 14  # one row per rated criterion (16 less 2 computed)
+    rated = list(assessment.rubric_version.criteria.filter(source="rated").values_list("key", flat=True))
+    assert len(rated) == 14  # one rating field per rated criterion (16 less 2 computed); none stored yet
+    assert assessment.ratings.count() == 0
 
     page = analyst.get(
         reverse("admin:scoring_assessment_change", args=[assessment.pk]), HTTP_ACCEPT_LANGUAGE="zh-hans"
     )
     html = page.content.decode()
     assert "获客成本" in html and "全渠道整合" in html
-    anchor = assessment.ratings.get(criterion__key="acquisition_cost").criterion.levels[3]["zh-hans"]
+    anchor = assessment.rubric_version.criteria.get(key="acquisition_cost").levels[3]["zh-hans"]
     assert anchor in html  # each level's anchored description beside the rating
 
     url = reverse("admin:scoring_assessment_change", args=[assessment.pk])
-    response = analyst.post(
-        url, _rating_formset(assessment, {"acquisition_cost": 3, "compliance_readiness": 2})
-    )
+    response = analyst.post(url, _rating_form(assessment, {"acquisition_cost": 3, "risk_screening_cost": 2}))
     assert response.status_code == 302, response.content.decode()[:2000]
+    assert "ERROR" not in _messages(response), _messages(response)
     assert Rating.objects.get(assessment=assessment, criterion__key="acquisition_cost").value == 3
+    assert assessment.ratings.count() == 2
 
+    # Submitting with the compliance gate unrated is refused, and the message names it.
     changelist = reverse("admin:scoring_assessment_changelist")
+    response = analyst.post(
+        changelist, {"action": "submit", "_selected_action": [assessment.pk]}, follow=True
+    )
+    assessment.refresh_from_db()
+    assert assessment.status == "draft"
+    said = _messages(response)
+    assert "ERROR" in said and ("合规就绪" in said or "compliance" in said.lower()), said
+
+    analyst.post(url, _rating_form(assessment, dict.fromkeys(rated, 3)))
+    assert assessment.ratings.count() == 14
+
     analyst.post(changelist, {"action": "submit", "_selected_action": [assessment.pk]})
     assessment.refresh_from_db()
     assert assessment.status == "submitted"
