@@ -142,7 +142,9 @@ def test_postgresql_restarted_while_a_worker_scores_then_tasks_retry_and_finish(
         env = service_env(private_broker.url, DATABASE_URL=url)
         manage(env, "migrate", "--noinput", "-v0")
         manage(env, "shell", "-c", _FAULT_SETUP)
-        first = workers(DATABASE_URL=url)  # scores the rubrics' publish jobs (no initiatives yet: nothing to do)
+        first = workers(
+            DATABASE_URL=url
+        )  # scores the rubrics' publish jobs (no initiatives yet: nothing to do)
 
         def published():
             rows = _query(
