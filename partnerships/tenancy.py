@@ -140,3 +140,10 @@ def user_is_member(user_id: int | None, bank_id: int | None) -> bool:
     from .models import Membership
 
     return Membership.objects.filter(user_id=user_id, bank_id=bank_id).exists()
+
+
+def members_of(users: models.QuerySet, bank_ids: set[int] | None) -> models.QuerySet:
+    """The users who belong to one of the banks (``None``: to any bank), e.g. the owners an initiative may have."""
+    if bank_ids is None:
+        return users.filter(bank_memberships__isnull=False).distinct()
+    return users.filter(bank_memberships__bank_id__in=bank_ids).distinct()

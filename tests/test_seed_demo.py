@@ -356,3 +356,22 @@ def test_broken_partner_figure_names_file_entry_and_field(tmp_path):
     assert issue.file.endswith("partners.yaml") and issue.field == "unit"
     assert issue.entry.startswith("partners[0] (tencent) metrics[") and "增值服务" in issue.entry
     assert not PartnerMetric.objects.exists()
+
+
+def test_a_rule_of_the_services_refuses_a_demo_file_naming_entry_and_field(tmp_path):
+    """The seed writes through the initiative services: an owner who is no member of the initiative's bank is
+    refused there (the file itself parses), named by file, entry and field, and nothing of the seed stays."""
+    text = DEMO_FILE.read_text(encoding="utf-8")
+    assert "    owner: demo_analyst\n" in text
+    path = tmp_path / "foreign-owner.yaml"
+    path.write_text(
+        text.replace("    owner: demo_analyst\n", "    owner: demo_analyst_b\n", 1), encoding="utf-8"
+    )
+    seed_reference_data()
+    before = snapshot()
+    with pytest.raises(SeedDataError) as excinfo:
+        seed_demo_data(path=path)
+    issues = excinfo.value.issues
+    assert [(issue.file.endswith("foreign-owner.yaml"), issue.field) for issue in issues] == [(True, "owner")]
+    assert issues[0].entry.startswith("initiatives[0]")
+    assert snapshot() == before

@@ -12,7 +12,7 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 
-from ..tenancy import bank_ids_for
+from ..tenancy import bank_ids_for, members_of
 
 OWNER_PICKER = ("partnerships", "initiative", "owner")
 OWNER_ROLE = "analyst"
@@ -42,10 +42,7 @@ class ScorecardUserAdmin(UserAdmin):
         if raw.isdigit():
             bank = int(raw)
             ids = {bank} if ids is None or bank in ids else set()
-        qs = qs.filter(is_active=True)
-        if ids is None:
-            return qs.filter(bank_memberships__isnull=False).distinct()
-        return qs.filter(bank_memberships__bank_id__in=ids).distinct()
+        return members_of(qs.filter(is_active=True), ids)
 
 
 User = get_user_model()

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from ..choices import EvidenceKind
 from ..errors import FieldErrors, Invalid, NotFound
 from ..models import Evidence, Initiative
-from ..tenancy import actor_has_bank_role, require_bank_role
+from ..tenancy import actor_has_bank_role, is_system, require_bank_role, user_is_member
 
 WRITE_ROLE = "analyst"
 FIELDS = ("kind", "file", "url", "note")
@@ -75,12 +75,24 @@ def evidence_validate(
     _plan(user, current, dict(data), creating=False)
 
 
-def evidence_create(*, user, initiative: Initiative | int, data: dict[str, Any]) -> Evidence:
-    """Record a file (``file``: an uploaded file) or a link (``url``), with a note, as the user."""
+def evidence_create(
+    *, user, initiative: Initiative | int, data: dict[str, Any], uploaded_by=None
+) -> Evidence:
+    """Record a file (``file``: an uploaded file) or a link (``url``), with a note, as the user.
+
+    Only the system (``user`` None: seeds, commands) records evidence on behalf of someone else
+    (``uploaded_by``), and only of a member of the initiative's bank.
+    """
     evidence = _plan(
         user, Evidence(), {**data, "initiative": getattr(initiative, "pk", initiative)}, creating=True
     )
-    evidence.uploaded_by = user
+    if uploaded_by is not None and not (
+        is_system(user) and user_is_member(uploaded_by.pk, evidence.initiative.bank_id)
+    ):
+        raise Invalid(
+            fields={"uploaded_by": [_("Evidence is recorded by a member of the initiative's bank.")]}
+        )
+    evidence.uploaded_by = uploaded_by if uploaded_by is not None else user
     with transaction.atomic():
         evidence.save()
     return evidence

@@ -5,7 +5,10 @@ the file, the entry and the field of every problem. Then one transaction upserts
 Pillar.key, ScenarioType.key, TechPartner.key, PartnerMetric (partner, metric, segment, period), Bank.code,
 username, Initiative (bank, code), InitiativePartner (initiative, partner), KPI (initiative, name),
 KPIObservation (kpi, observed_on), link Evidence (initiative, url), Membership (user, bank) — and saves a row
-only when one of its values differs. Loading unchanged files again therefore changes nothing: no new rows, no
+only when one of its values differs. Initiatives (with their owner, scenario types and partners), KPIs,
+observations and evidence are written through their services (``initiative_create`` / ``_update``,
+``kpi_*``, ``observation_*``, ``evidence_*``) as the system, so every rule they hold applies to the demo too;
+a refusal is reported like a file error, naming the entry and the field, and the transaction writes nothing. Loading unchanged files again therefore changes nothing: no new rows, no
 new history records, no new ``updated_at``. Existing rows are read in bulk, one query per model.
 
 Nothing is ever deleted: a row that a newer file no longer lists stays as it is.
@@ -28,8 +31,10 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.management.color import no_style
 from django.db import connection, models, transaction
 from django.utils.translation import gettext as _
+from simple_history.utils import update_change_reason
 
 from ..choices import EvidenceKind, Role
+from ..errors import ServiceError
 from ..models import (
     KPI,
     Bank,
@@ -43,6 +48,9 @@ from ..models import (
     ScenarioType,
     TechPartner,
 )
+from .evidence import evidence_create, evidence_update
+from .initiatives import initiative_create, initiative_update
+from .kpis import kpi_create, kpi_update, observation_create, observation_update
 
 FIXTURES_DIR = Path(settings.BASE_DIR) / "fixtures"
 TAXONOMY_FILE = FIXTURES_DIR / "taxonomy.json"
@@ -136,6 +144,7 @@ class DemoData:
     banks: list[dict[str, Any]]
     users: list[dict[str, Any]]
     initiatives: list[dict[str, Any]]
+    file: str = ""  # as shown in messages
 
 
 @dataclass
@@ -669,7 +678,7 @@ def load_demo_data(*, path: Path | None = None, reference: ReferenceData | None 
             checker.error(item["entry"], "code", _("duplicate initiative code in this bank"))
         seen.add(natural)
     checker.raise_if_any()
-    return DemoData(banks=banks, users=users, initiatives=initiatives)
+    return DemoData(banks=banks, users=users, initiatives=initiatives, file=checker.file)
 
 
 def _referenced(data: dict, name: str) -> set[str]:
@@ -972,19 +981,16 @@ def _write_demo(demo: DemoData, password: str | None) -> SeedResult:
             }
             _upsert(result, Membership, memberships, (user.pk, bank.pk), values)
 
-    scenario_ids = dict(ScenarioType.objects.values_list("key", "pk"))
-    partner_ids = dict(TechPartner.objects.values_list("key", "pk"))
     initiatives = {
         (i.bank_id, i.code): i
-        for i in Initiative.objects.filter(bank__in=[b.pk for b in banks.values()]).prefetch_related(
-            "scenario_types"
-        )
+        for i in Initiative.objects.filter(bank__in=[b.pk for b in banks.values()])
+        .select_related("owner")
+        .prefetch_related("scenario_types")
     }
     ids = [i.pk for i in initiatives.values()]
-    links = {
-        (link.initiative_id, link.partner_id): link
-        for link in InitiativePartner.objects.filter(initiative__in=ids)
-    }
+    links: dict[int, dict[str, InitiativePartner]] = {}
+    for link in InitiativePartner.objects.filter(initiative__in=ids).select_related("partner"):
+        links.setdefault(link.initiative_id, {})[link.partner.key] = link
     kpis = {(k.initiative_id, k.name): k for k in KPI.objects.filter(initiative__in=ids)}
     observations = {
         (o.kpi_id, o.observed_on): o for o in KPIObservation.objects.filter(kpi__initiative__in=ids)
@@ -993,71 +999,132 @@ def _write_demo(demo: DemoData, password: str | None) -> SeedResult:
         (e.initiative_id, e.url): e
         for e in Evidence.objects.filter(initiative__in=ids, kind=EvidenceKind.LINK)
     }
-
     for item in demo.initiatives:
+        writer = _Door(demo.file, item["entry"])
         bank = banks[item["bank"]]
-        owner = users.get(item["owner"]) if item["owner"] else None
-        values = {**item["values"], "pillar_id": item["pillar"], "owner_id": owner.pk if owner else None}
-        initiative, outcome = _upsert(
-            result,
-            Initiative,
-            initiatives,
-            (bank.pk, item["code"]),
-            values,
-            create={"bank": bank, "code": item["code"]},
-            record=False,
+        initiative = _write_initiative(
+            result, writer, item, bank, initiatives.get((bank.pk, item["code"])), links
         )
-        wanted_types = {scenario_ids[key] for key in item["scenario_types"]}
-        current_types = set() if outcome == CREATED else {t.pk for t in initiative.scenario_types.all()}
-        if wanted_types != current_types:
-            # Set after the pillar is saved, so the m2m guard (partnerships.signals) checks the new pillar.
-            initiative.scenario_types.set(wanted_types)
-            if outcome == UNCHANGED:
-                outcome = UPDATED
-        result.record(Initiative, outcome)
-
-        # Demote before promoting, so the single-lead constraint holds at every step.
-        for link in sorted(item["partners"], key=lambda p: p["values"]["role"] == "lead"):
-            partner_id = partner_ids[link["partner"]]
-            _upsert(
-                result,
-                InitiativePartner,
-                links,
-                (initiative.pk, partner_id),
-                {"initiative_id": initiative.pk, "partner_id": partner_id, **link["values"]},
-            )
         for kpi_item in item["kpis"]:
-            kpi, _outcome = _upsert(
+            kpi = _write_row(
                 result,
+                writer,
                 KPI,
-                kpis,
-                (initiative.pk, kpi_item["name"]),
-                {"initiative_id": initiative.pk, "name": kpi_item["name"], **kpi_item["values"]},
+                kpis.get((initiative.pk, kpi_item["name"])),
+                {"name": kpi_item["name"], **kpi_item["values"]},
+                create=lambda data, initiative=initiative: kpi_create(
+                    user=None, initiative=initiative, data=data
+                ),
+                update=lambda obj, data: kpi_update(user=None, kpi=obj, data=data),
             )
             for obs in kpi_item["observations"]:
-                _upsert(
+                _write_row(
                     result,
+                    writer,
                     KPIObservation,
-                    observations,
-                    (kpi.pk, obs["observed_on"]),
-                    {"kpi_id": kpi.pk, "observed_on": obs["observed_on"], **obs["values"]},
+                    observations.get((kpi.pk, obs["observed_on"])),
+                    {"observed_on": obs["observed_on"], **obs["values"]},
+                    create=lambda data, kpi=kpi: observation_create(user=None, kpi=kpi, data=data),
+                    update=lambda obj, data: observation_update(user=None, observation=obj, data=data),
                 )
         for ev in item["evidence"]:
             uploader = users.get(ev["uploaded_by"]) if ev["uploaded_by"] else None
-            _upsert(
+            found = evidence.get((initiative.pk, ev["url"]))  # who recorded it is never re-written
+            _write_row(
                 result,
+                writer,
                 Evidence,
-                evidence,
-                (initiative.pk, ev["url"]),
-                {
-                    "initiative_id": initiative.pk,
-                    "kind": EvidenceKind.LINK,
-                    "url": ev["url"],
-                    "note": ev["note"],
-                    "uploaded_by_id": uploader.pk if uploader else None,
-                },
+                found,
+                {"kind": EvidenceKind.LINK, "url": ev["url"], "note": ev["note"]},
+                create=lambda data, uploader=uploader, initiative=initiative: evidence_create(
+                    user=None, initiative=initiative, data=data, uploaded_by=uploader
+                ),
+                update=lambda obj, data: evidence_update(user=None, evidence=obj, data=data),
             )
     return result
+
+
+class _Door:
+    """Calls a service for one entry of a seed file; a refusal becomes a ``SeedDataError`` naming the file, the
+    entry and the field (the whole seed is one transaction, so nothing of it stays written)."""
+
+    def __init__(self, file: str, entry: str):
+        self.file, self.entry = file, entry
+
+    def __call__(self, func, *args, **kwargs):
+        try:
+            obj = func(*args, **kwargs)
+        except ServiceError as exc:
+            issues = [
+                SeedIssue(self.file, self.entry, name, message)
+                for name, messages in (exc.fields or {"-": [exc.message]}).items()
+                for message in messages
+            ]
+            raise SeedDataError(issues) from exc
+        update_change_reason(obj, CHANGE_REASON)
+        return obj
+
+
+def _differs(obj: models.Model, values: dict) -> dict:
+    return {name: value for name, value in values.items() if getattr(obj, name) != value}
+
+
+def _write_row(result, writer: _Door, model, found, values: dict, *, create, update):
+    """Create through ``create``, or update through ``update`` only the values that differ; count the outcome."""
+    if found is None:
+        obj, outcome = writer(create, values), CREATED
+    else:
+        changed = _differs(found, values)
+        obj, outcome = (writer(update, found, changed), UPDATED) if changed else (found, UNCHANGED)
+    result.record(model, outcome)
+    return obj
+
+
+def _write_initiative(result, writer: _Door, item: dict, bank: Bank, found, links: dict) -> Initiative:
+    """One demo initiative through ``initiative_create`` / ``initiative_update``: its values, owner, scenario
+    types and partner links. Links the file does not list are kept (a seed never deletes)."""
+    current = links.get(found.pk, {}) if found is not None else {}
+    partners = {key: {"partner": key, "role": link.role, "note": link.note} for key, link in current.items()}
+    for link in item["partners"]:
+        key = link["partner"]
+        old = current.get(key)
+        outcome = (
+            CREATED
+            if old is None
+            else UPDATED
+            if (old.role, old.note)
+            != (
+                link["values"]["role"],
+                link["values"]["note"],
+            )
+            else UNCHANGED
+        )
+        result.record(InitiativePartner, outcome)
+        partners[key] = {"partner": key, **link["values"]}
+    data = {**item["values"], "pillar": item["pillar"], "owner": item["owner"] or None}
+    if found is None:
+        data.update(
+            bank=bank.pk,
+            code=item["code"],
+            scenario_types=item["scenario_types"],
+            partners=[*partners.values()],
+        )
+        result.record(Initiative, CREATED)
+        return writer(initiative_create, user=None, data=data)
+    changed = _differs(found, item["values"])
+    if found.pillar_id != item["pillar"]:
+        changed["pillar"] = item["pillar"]
+    if (found.owner.username if found.owner else None) != data["owner"]:
+        changed["owner"] = data["owner"]
+    if {t.key for t in found.scenario_types.all()} != set(item["scenario_types"]):
+        changed["scenario_types"] = item["scenario_types"]
+    if any(
+        (current[key].role, current[key].note) != (p["role"], p["note"]) if key in current else True
+        for key, p in partners.items()
+    ):
+        changed["partners"] = [*partners.values()]
+    result.record(Initiative, UPDATED if changed else UNCHANGED)
+    return writer(initiative_update, user=None, initiative=found, data=changed) if changed else found
 
 
 def _write_demo_admin(username: str, password: str | None) -> SeedResult:
