@@ -38,7 +38,6 @@ def _refuse(request, status: int, code: str, message: str, fields: dict | None =
         response = JsonResponse(body, status=status, json_dumps_params={"ensure_ascii": False})
     else:
         response = HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
-    response["Connection"] = "close"  # the rest of a refused body is not read
     return response
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.client
 import json
 import socket
+from wsgiref.util import is_hop_by_hop
 
 import pytest
 from django.conf import settings
@@ -47,6 +48,15 @@ def test_nul_in_path_or_query_is_400(world, client_as, path):
     response = client_as(world.user("analyst")).get(f"{API}{path}")
     assert response.status_code == 400
     assert "NUL" in response.json()["error"]["message"]
+    if "?" in path:  # the query parameter is named
+        assert list(response.json()["error"]["fields"]) == [path.split("?")[1].split("=")[0]]
+    assert_wsgi_headers(response)
+
+
+def assert_wsgi_headers(response) -> None:
+    # A WSGI application may not set hop-by-hop headers (PEP 3333): wsgiref, behind `manage.py runserver`,
+    # turns such a response into a 500.
+    assert not [name for name in response.headers if is_hop_by_hop(name)], dict(response.headers)
 
 
 def test_nul_in_the_admin_path_is_400(client_for, world):
@@ -110,6 +120,7 @@ def test_bodies_over_the_limit_are_413_on_every_route_even_where_the_body_is_unr
     )
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "request_too_large"
+    assert_wsgi_headers(response)
     draft.refresh_from_db()
     assert draft.status == "draft"
 
