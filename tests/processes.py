@@ -84,6 +84,17 @@ class PrivateRedis:
         self.proc = None
 
 
+def terminate(proc: subprocess.Popen | None) -> None:
+    """SIGTERM (a graceful stop), then SIGKILL after 20 s."""
+    if proc and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+
+
 def test_database_url() -> str:
     db = settings.DATABASES["default"]
     user = db.get("USER") or "postgres"
@@ -143,13 +154,7 @@ class CeleryProcess:
         self.proc.wait(10)
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+        terminate(self.proc)
 
 
 class PrivatePostgres:
@@ -272,10 +277,4 @@ class GunicornProcess:
             return False
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+        terminate(self.proc)

@@ -28,6 +28,7 @@ from ..models import (
     ScoreJob,
 )
 from ..selectors import score_breakdown
+from ..services.rubrics import CRITERION_FIELDS
 
 MAX_JOB_INITIATIVES = 10_000
 MAX_RATINGS = 200
@@ -249,21 +250,8 @@ class CriterionSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "version",
-            "key",
             "name",
-            "name_zh_hans",
-            "name_en",
-            "description_zh_hans",
-            "description_en",
-            "weight",
-            "scale_min",
-            "scale_max",
-            "levels",
-            "is_gate",
-            "gate_threshold",
-            "source",
-            "computed_from",
-            "position",
+            *CRITERION_FIELDS,  # what criterion_update may change (the key is read-only here)
         ]
         read_only_fields = ["id", "version", "key", "name"]
 
