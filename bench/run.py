@@ -795,7 +795,7 @@ def embedded_child(action: str, n: int) -> None:
     from scoring.choices import JobStatus
     from scoring.services.jobs import score_job_create
 
-    assert connection.vendor == "sqlite" and settings.CELERY_BROKER_URL == "filesystem://", (
+    assert connection.vendor == "sqlite" and settings.CELERY_BROKER_URL == "scorecardfs://", (
         "not the embedded default"
     )
     out: dict = {}

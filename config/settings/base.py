@@ -169,13 +169,14 @@ else:
             "LOCATION": str(VAR_DIR / "cache"),
         }
     }
-    # kombu's filesystem transport: an embedded broker with no server. At-most-once when the whole worker
-    # is killed, which is why queued/running ScoreJobs are swept and re-enqueued periodically.
+    # kombu's filesystem transport with whole-file writes (config/broker.py: a consumer never reads a message
+    # half-written, which stopped the worker): an embedded broker with no server. At-most-once when the whole
+    # worker is killed, which is why queued/running ScoreJobs are swept and re-enqueued periodically.
     _broker_dir = VAR_DIR / "broker"
     (_broker_dir / "out").mkdir(parents=True, exist_ok=True)
     (_broker_dir / "processed").mkdir(parents=True, exist_ok=True)
     (_broker_dir / "control").mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_URL = "scorecardfs://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "out"),
         "data_folder_out": str(_broker_dir / "out"),
