@@ -8,7 +8,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/scorecard
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 PYTEST_ARGS ?=
 
-.PHONY: install messages makemessages migrate seed setup run test lint format check-migrations clean
+.PHONY: install messages makemessages migrate seed setup run test lint format check-migrations clean soak
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,12 @@ format: install
 
 check-migrations: install
 	$(PY) manage.py makemigrations --check --dry-run
+
+# The soak (issue 15): `make run`'s web, worker and beat on the embedded default for SOAK_MINUTES (60) of score
+# requests, approvals and report builds; fails on a dead process, a failed request or an unfinished job.
+SOAK_MINUTES ?= 60
+soak: messages
+	$(PY) -m bench.soak --minutes $(SOAK_MINUTES) $(SOAK_ARGS)
 
 clean:
 	rm -rf var/db.sqlite3* var/broker var/cache
