@@ -28,7 +28,7 @@ migrate: install
 	$(PY) manage.py migrate --noinput -v0
 
 seed: migrate
-	$(PY) manage.py seed_demo
+	WEB_PORT=$(WEB_PORT) $(PY) manage.py seed_demo
 
 setup: messages seed
 

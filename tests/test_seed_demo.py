@@ -375,3 +375,8 @@ def test_a_rule_of_the_services_refuses_a_demo_file_naming_entry_and_field(tmp_p
     assert [(issue.file.endswith("foreign-owner.yaml"), issue.field) for issue in issues] == [(True, "owner")]
     assert issues[0].entry.startswith("initiatives[0]")
     assert snapshot() == before
+
+
+def test_the_admin_address_printed_is_the_port_make_run_serves(var_dir, monkeypatch):
+    monkeypatch.setenv("WEB_PORT", "8123")
+    assert "http://127.0.0.1:8123/admin/" in run_seed_demo()

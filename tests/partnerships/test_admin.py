@@ -233,3 +233,8 @@ def test_the_owner_autocomplete_offers_members_of_the_initiatives_bank_to_analys
     assert viewer.get(url, params).status_code == 403
     # Users' own pages stay closed to bank staff.
     assert client_for(users[("A", "manager")]).get(reverse("admin:auth_user_changelist")).status_code == 403
+
+
+def test_the_site_root_leads_to_the_admin(client):
+    response = client.get("/")
+    assert response.status_code == 302 and response["Location"] == "/admin/"

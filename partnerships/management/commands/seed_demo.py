@@ -123,7 +123,9 @@ class Command(BaseCommand):
             admin_url = reverse("admin:index")
         except NoReverseMatch:
             admin_url = "/admin/"
-        write(_("Admin: http://127.0.0.1:8000%(url)s (after `manage.py runserver`)") % {"url": admin_url})
+        # The port `make run` serves on (it passes WEB_PORT to this command too).
+        port = os.environ.get("WEB_PORT") or "8000"
+        write(_("Admin: http://127.0.0.1:%(port)s%(url)s") % {"port": port, "url": admin_url})
         users = ", ".join(result.usernames)
         if origin == "setting":
             write(
