@@ -243,6 +243,8 @@ class ReportAdmin(TenantScopedMixin, admin.ModelAdmin):
             # Safe: the HTML was rendered by our autoescaping templates from the payload, never typed by anyone.
             "report_html": mark_safe(report_html_for(report, translation.get_language())),
             "report_ready": report.status == ReportStatus.READY,
+            # A report on its way: the page reloads itself every few seconds until it is ready or failed.
+            "report_building": report.status in (ReportStatus.PENDING, ReportStatus.RUNNING),
             "may_generate": may_generate(request.user, report.bank_id),
             "csv_url": reverse("admin:scoring_report_download", args=[report.pk, "csv"]),
             "xlsx_url": reverse("admin:scoring_report_download", args=[report.pk, "xlsx"]),

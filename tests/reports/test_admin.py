@@ -136,3 +136,16 @@ def test_superuser_can_ask_for_the_all_banks_report(reports, client_for, django_
         )
     assert response.status_code == 302 and len(callbacks) == 1
     assert Report.objects.get(bank__isnull=True, period_start=datetime.date(2024, 11, 25)).status == "pending"
+
+
+def test_a_report_being_built_reloads_its_page_until_ready(reports, client_for):
+    _banks, users, r = reports
+    client = client_for(users[("A", "viewer")])
+    url = _routes(r["A"])["change"]
+    assert b'http-equiv="refresh"' not in client.get(url).content  # ready: nothing to wait for
+    Report.objects.filter(pk=r["A"].pk).update(status="pending")
+    waiting = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert 'http-equiv="refresh"' in waiting, waiting[:600]
+    assert "自动刷新" in waiting
+    Report.objects.filter(pk=r["A"].pk).update(status="failed")
+    assert b'http-equiv="refresh"' not in client.get(url).content
