@@ -73,3 +73,27 @@ def test_celery_processes_leave_out_what_only_serves_http():
     assert http_only <= set(web_apps) and web_admin > 10  # the admin's modules were discovered
     assert not http_only & set(worker_apps) and worker_admin == 0
     assert worker_apps == beat_apps == [a for a in web_apps if a not in http_only]  # every model app stays
+
+
+def test_make_runs_mail_goes_to_files_not_to_the_processes_log(tmp_path):
+    """The embedded default writes each mail (a weekly report with its attachments) under var/mail/; nothing of it
+    reaches the worker's log."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_") and k != "DATABASE_URL"}
+    env.update(DJANGO_SETTINGS_MODULE="config.settings.local", SCORECARD_VAR_DIR=str(tmp_path / "var"))
+    code = (
+        "from django.core.mail import EmailMessage; "
+        "m = EmailMessage('周报', 'REPORT-BODY-MARKER', to=['a@example.com']); "
+        "m.attach('report.csv', 'ATTACHMENT-MARKER', 'text/csv'); m.send()"
+    )
+    done = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "MARKER" not in done.stdout + done.stderr
+    files = list((tmp_path / "var" / "mail").iterdir())
+    assert len(files) == 1 and "REPORT-BODY-MARKER" in files[0].read_text()
