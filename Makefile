@@ -33,10 +33,12 @@ seed: migrate
 setup: messages seed
 
 # Web, Celery worker and beat together on the embedded default (SQLite + filesystem broker under var/),
-# or on DATABASE_URL / REDIS_URL when they are set. Ctrl-C stops all three.
+# or on DATABASE_URL / REDIS_URL when they are set. Ctrl-C stops all three; so does one of them dying, loudly.
 run: setup
 	@echo "Admin: http://127.0.0.1:$(WEB_PORT)/admin/  (credentials above; API docs: /api/v1/docs/)"
-	WEB_PORT=$(WEB_PORT) $(VENV)/bin/honcho start
+	@WEB_PORT=$(WEB_PORT) $(VENV)/bin/honcho start || { code=$$?; echo >&2; \
+	  echo "make run: stopped because a process exited by itself (code $$code); its last lines are above." >&2; \
+	  echo "Start everything again with: make run" >&2; exit $$code; }
 
 test: messages
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(VENV)/bin/pytest $(PYTEST_ARGS)

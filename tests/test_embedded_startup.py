@@ -6,6 +6,7 @@ task round trip through the real worker process.
 """
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -93,5 +94,50 @@ def test_embedded_service_serves_admin_and_runs_a_task(embedded_env, tmp_path):
             honcho.wait()
         log.close()
     # Every process of the group has stopped.
+    with pytest.raises(ProcessLookupError):
+        os.killpg(honcho.pid, 0)
+
+
+@pytest.mark.services
+@pytest.mark.slow
+def test_a_process_that_dies_stops_the_service_loudly(embedded_env, tmp_path):
+    """When the worker dies (here SIGKILL), honcho stops web and beat too and exits non-zero, naming the process:
+    the service never runs on silently without a worker. (`make run` then prints why it stopped.)"""
+    python = str(VENV_BIN / "python")
+    _run([python, "manage.py", "migrate", "--noinput", "-v0"], embedded_env)
+    log_path = tmp_path / "honcho.log"
+    with open(log_path, "w") as log:
+        honcho = subprocess.Popen(
+            [str(VENV_BIN / "honcho"), "start"],
+            cwd=ROOT,
+            env=embedded_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            worker_pid = None
+            for _ in range(240):
+                found = re.search(r"worker\.1 started \(pid=(\d+)\)", log_path.read_text())
+                if found and "ready." in log_path.read_text():
+                    worker_pid = int(found.group(1))
+                    break
+                time.sleep(0.5)
+            assert worker_pid, log_path.read_text()
+            os.kill(worker_pid, signal.SIGKILL)  # the Procfile execs: this is the worker itself
+            code = honcho.wait(timeout=60)
+        finally:
+            if honcho.poll() is None:
+                os.killpg(honcho.pid, signal.SIGKILL)
+                honcho.wait()
+            for pid in re.findall(r"\w+\.1 started \(pid=(\d+)\)", log_path.read_text()):
+                try:  # honcho starts each process in a group of its own: leave none behind
+                    os.killpg(int(pid), signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+    text = log_path.read_text()
+    assert code != 0
+    assert re.search(r"worker\.1 stopped \(rc=-9\)", text), text[-3000:]
+    assert "web.1 stopped" in text and "beat.1 stopped" in text
     with pytest.raises(ProcessLookupError):
         os.killpg(honcho.pid, 0)
