@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
@@ -103,7 +104,7 @@ def report_tables(payload: dict) -> list[Table]:
         _("Initiatives by pillar and status"),
         [("pillar", _("Pillar")), ("name_zh_hans", _("Name (Chinese)")), ("name_en", _("Name (English)"))]
         + [c for c in _status_columns() if c[0] in statuses]
-        + [("total", _("Total"))],
+        + [("total", pgettext_lazy("sum of counts", "Total"))],
     )
     for row in payload["pillar_status"]["rows"]:
         p = names.get(row["pillar"], {})
@@ -133,7 +134,7 @@ def report_tables(payload: dict) -> list[Table]:
             ("list", _("List")),
             ("rank", _("Rank")),
             *INITIATIVE_COLUMNS,
-            ("total", _("Total")),
+            ("total", pgettext_lazy("score", "Total")),
             ("tier", _("Tier")),
             ("provisional", _("Provisional")),
         ],
@@ -147,7 +148,12 @@ def report_tables(payload: dict) -> list[Table]:
     movers = Table(
         "movers",
         _("Movers since the previous report"),
-        [*INITIATIVE_COLUMNS, ("previous", _("Previous")), ("current", _("Current")), ("delta", _("Change"))],
+        [
+            *INITIATIVE_COLUMNS,
+            ("previous", _("Previous")),
+            ("current", _("Current")),
+            ("delta", pgettext_lazy("movement of a score", "Change")),
+        ],
     )
     movers.rows = _items(
         payload["movers"]["items"], [k for k, _label in INITIATIVE_COLUMNS] + ["previous", "current", "delta"]
@@ -159,7 +165,7 @@ def report_tables(payload: dict) -> list[Table]:
         _("Failed gates"),
         [
             *INITIATIVE_COLUMNS,
-            ("total", _("Total")),
+            ("total", pgettext_lazy("score", "Total")),
             ("gate", _("Gate")),
             ("gate_zh_hans", _("Gate (Chinese)")),
             ("gate_en", _("Gate (English)")),

@@ -149,3 +149,14 @@ def test_a_report_being_built_reloads_its_page_until_ready(reports, client_for):
     assert "自动刷新" in waiting
     Report.objects.filter(pk=r["A"].pk).update(status="failed")
     assert b'http-equiv="refresh"' not in client.get(url).content
+
+
+def test_one_english_word_two_chinese_meanings(reports, client_for):
+    """“Change” is 修改 on the admin's links but 变动 for a score's movement; “Total” is 合计 for a sum of counts but
+    总分 for a score (message contexts keep them apart)."""
+    _banks, users, r = reports
+    client = client_for(users[("A", "viewer")])
+    index = client.get(reverse("admin:index"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "修改" in index and "变动" not in index
+    page = client.get(_routes(r["A"])["change"], HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "合计" in page and "总分" in page and "变动" in page
