@@ -11,11 +11,13 @@ Text typed by users (titles, KPI names) is neutralised where a spreadsheet would
 from __future__ import annotations
 
 import csv
+import datetime
 import io
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from openpyxl import Workbook
@@ -305,8 +307,24 @@ def report_tables(payload: dict) -> list[Table]:
     return tables
 
 
+_INSTANT = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?([+-]\d\d:\d\d|Z)$")
+
+
+def local_time(value):
+    """An instant stored in the payload (ISO 8601, UTC) in the site's time zone (Asia/Shanghai), as the admin shows
+    it: ``2024-11-18 08:00:00 +08:00``. Anything else is returned as it is."""
+    if isinstance(value, str) and _INSTANT.match(value):
+        instant = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        local = timezone.localtime(instant)
+        offset = local.strftime("%z")
+        return f"{local:%Y-%m-%d %H:%M:%S} {offset[:3]}:{offset[3:]}"
+    return value
+
+
 def _safe(value):
-    """Text that a spreadsheet would take for a formula gets a leading apostrophe (OWASP CSV injection)."""
+    """Text that a spreadsheet would take for a formula gets a leading apostrophe (OWASP CSV injection); an instant
+    is written in the site's time zone."""
+    value = local_time(value)
     if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
         return "'" + value
     return value
@@ -352,6 +370,7 @@ def report_xlsx(report: Report) -> bytes:
         for r, row in enumerate(table.rows, start=3):
             for c, value in enumerate(row, start=1):
                 cell = ws.cell(row=r, column=c)
+                value = local_time(value)
                 cell.value = value
                 if isinstance(value, str):
                     cell.data_type = "s"  # never a formula, whatever the text starts with

@@ -96,3 +96,16 @@ def test_csv_holds_every_section_one_after_another(report):
 
 def test_filename_names_kind_scope_and_week(report):
     assert report_filename(report, "xlsx") == "weekly_portfolio-bank-a-2024-11-11.xlsx"
+
+
+def test_instants_are_written_in_beijing_time_as_the_admin_shows_them(report):
+    as_of = datetime.datetime.fromisoformat(report.payload["as_of"])
+    assert as_of.utcoffset() == datetime.timedelta(0)  # stored in UTC
+    beijing = as_of.astimezone(datetime.timezone(datetime.timedelta(hours=8)))
+    expected = f"{beijing:%Y-%m-%d %H:%M:%S} +08:00"
+    text = report_csv(report).decode("utf-8-sig")
+    summary = {row[0]: row[1] for row in csv.reader(io.StringIO(text)) if len(row) > 1}
+    assert summary["as_of"] == expected
+    assert "+00:00" not in text
+    ws = load_workbook(io.BytesIO(report_xlsx(report)))["summary"]
+    assert expected in [row[1] for row in ws.iter_rows(values_only=True)]
