@@ -109,6 +109,9 @@ def test_analyst_records_rates_and_manager_approves_in_chinese(workers, new_page
     page.fill("textarea[name=description]", "与腾讯合作的支付场景获客")
     page.select_option("select[name=pillar]", "scenario")
     expect(page.locator("select[name=pillar] option:checked")).to_contain_text("场景合作")
+    # The two-list picker speaks Chinese too (Django's own catalogue lacks these strings; ours adds them).
+    expect(page.locator("#id_scenario_types_add_all")).to_contain_text("全选")
+    expect(page.locator(".selector-available-title .helptext")).to_contain_text("选中要添加的")
     page.select_option("#id_scenario_types_from", str(payment.pk))
     page.click("#id_scenario_types_add")
     expect(page.locator("#id_scenario_types_to option")).to_have_text(["支付"])

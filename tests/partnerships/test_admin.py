@@ -1,5 +1,8 @@
 """The analyst's admin journey and tenancy: bank A's users get nothing of bank B by any admin route."""
 
+import json
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -238,3 +241,17 @@ def test_the_owner_autocomplete_offers_members_of_the_initiatives_bank_to_analys
 def test_the_site_root_leads_to_the_admin(client):
     response = client.get("/")
     assert response.status_code == 302 and response["Location"] == "/admin/"
+
+
+def test_the_admins_javascript_strings_are_in_chinese(two_banks, client_for):
+    """Django 5.2's zh_Hans catalogue lacks the two-list picker's strings (SelectFilter2.js); ours adds them."""
+    _banks, users = two_banks
+    catalog = client_for(users[("A", "analyst")]).get("/admin/jsi18n/", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert catalog.status_code == 200
+    found = re.search(r"const newcatalog = (\{.*?\});", catalog.content.decode(), re.S)
+    strings = json.loads(found.group(1))
+    assert strings['Choose %s by selecting them and then select the "Choose" arrow button.'].startswith(
+        "选中要添加的"
+    )
+    assert strings["Choose all %s"] == "全选%s" and strings["Remove all %s"] == "删除全部%s"
+    assert strings["(click to clear)"] == "（点击清除）"
