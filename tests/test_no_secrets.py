@@ -83,6 +83,8 @@ ALLOWED = {
     # The benchmark runs production settings locally with a fixed key that is never deployed.
     "config/settings/bench.py": {"bench-only-secret-5f3c9a1e7b2d4c6e8f0a1b3c5d7e9f2a4c6e8b0d2f4a6c8e"},
     "bench/run.py": {"bench-password-not-a-secret-0123", "bench-demo-password-not-a-secret"},
+    # The soak's demo users live in a throw-away SQLite file under a temporary folder.
+    "bench/soak.py": {"soak-demo-password-not-a-secret"},
 }
 # path -> SHA-256 (first 16 hex digits) of key-like literals, named by fingerprint so this file does not
 # repeat them.
