@@ -1,12 +1,14 @@
 """Score jobs and scores, read-only and scoped to the user's banks."""
 
 from django.contrib import admin
+from django.template.loader import render_to_string
 from django.utils.translation import gettext_lazy as _
 
 from partnerships.admin.base import TenantScopedMixin
 from partnerships.admin.filters import TenantBankFilter
 
 from ..models import Score, ScoreJob
+from ..selectors import score_breakdown
 
 
 class ReadOnlyMixin:
@@ -61,4 +63,32 @@ class ScoreAdmin(ReadOnlyMixin, TenantScopedMixin, admin.ModelAdmin):
     list_filter = ["tier", "gate_passed", "provisional"]
     search_fields = ["initiative__title", "initiative__code"]
     list_select_related = ["initiative", "rubric_version__rubric"]
-    readonly_fields = [f.name for f in Score._meta.concrete_fields]
+    readonly_fields = [*(f.name for f in Score._meta.concrete_fields), "breakdown_table"]
+    # The score as a reader wants it (the same panel as on the initiative's page); the stored JSON and the
+    # inputs hash only in a collapsed technical section.
+    fieldsets = [
+        (None, {"fields": ["initiative", "rubric_version", "assessment", "computed_at", "job"]}),
+        (_("Score and breakdown"), {"fields": ["breakdown_table"]}),
+        (
+            _("Technical details"),
+            {
+                "classes": ["collapse"],
+                "fields": [
+                    "total",
+                    "tier",
+                    "gate_passed",
+                    "failed_gates",
+                    "confidence",
+                    "provisional",
+                    "inputs_hash",
+                    "breakdown",
+                ],
+            },
+        ),
+    ]
+
+    @admin.display(description=_("breakdown"))
+    def breakdown_table(self, obj: Score):
+        return render_to_string(
+            "scoring/admin/score_panel.html", {"score": obj, "breakdown": score_breakdown(obj), "history": []}
+        )

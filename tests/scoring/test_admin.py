@@ -155,3 +155,19 @@ def test_other_banks_assessments_and_scores_are_not_found(two_banks, rubrics, cl
     assert client.get(reverse("admin:scoring_assessment_history", args=[assessment.pk])).status_code == 404
     listing = client.get(reverse("admin:scoring_score_changelist")).content.decode()
     assert initiative.title not in listing
+
+
+def test_a_score_page_reads_as_a_table_with_the_hash_tucked_away(two_banks, rubrics, client_for):
+    banks, users = two_banks
+    initiative = make_rated_initiative(bank=banks["A"])
+    score_initiatives(bank_id=banks["A"].pk, initiative_ids=[initiative.pk])
+    score = initiative.scores.get()
+    html = (
+        client_for(users[("A", "viewer")])
+        .get(reverse("admin:scoring_score_change", args=[score.pk]), HTTP_ACCEPT_LANGUAGE="zh-hans")
+        .content.decode()
+    )
+    assert 'class="score-panel"' in html and "合作方实力" in html and "73.5" in html
+    technical = html[html.index("collapse") :]
+    assert score.inputs_hash in technical  # only in the collapsed technical section
+    assert html.index(score.inputs_hash) > html.index("collapse")
