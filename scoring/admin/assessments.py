@@ -321,8 +321,27 @@ class AssessmentAdmin(ServiceAdminMixin, TenantScopedAdmin):
                 submit_url=reverse("admin:scoring_assessment_submit", args=[obj.pk]),
                 approve_url=reverse("admin:scoring_assessment_approve", args=[obj.pk]),
                 return_url=reverse("admin:scoring_assessment_return", args=[obj.pk]),
+                completeness=self._completeness(obj),
             )
         return super().render_change_form(request, context, add, change, form_url, obj)
+
+    @staticmethod
+    def _completeness(obj: Assessment) -> dict:
+        """How much of the rubric is rated: all rated criteria, and the gates (submit needs every gate)."""
+        criteria = list(
+            Criterion.objects.filter(
+                version_id=obj.rubric_version_id, source=CriterionSource.RATED
+            ).values_list("pk", "is_gate", "name_zh_hans", "name_en")
+        )
+        rated = set(
+            Rating.objects.filter(assessment=obj, value__isnull=False).values_list("criterion_id", flat=True)
+        )
+        gates = [c for c in criteria if c[1]]
+        return {
+            "rated": sum(1 for c in criteria if c[0] in rated),
+            "total": len(criteria),
+            "gates_missing": [bilingual_name(c[2], c[3]) for c in gates if c[0] not in rated],
+        }
 
     # --- list actions (several at once) --------------------------------------------------------------------
     def _run_each(self, request, queryset, service, done_message):

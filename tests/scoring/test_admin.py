@@ -55,6 +55,9 @@ def test_analyst_rates_submits_and_a_different_manager_approves(two_banks, rubri
     assert "ERROR" not in _messages(response), _messages(response)
     assert Rating.objects.get(assessment=assessment, criterion__key="acquisition_cost").value == 3
     assert assessment.ratings.count() == 2
+    page = analyst.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "已评 2 项，共 14 项" in page  # the completeness meter
+    assert "尚未评分的门槛指标" in page and "合规就绪" in page[page.index("尚未评分的门槛指标") :]
 
     # Submitting with the compliance gate unrated is refused, and the message names it.
     changelist = reverse("admin:scoring_assessment_changelist")
