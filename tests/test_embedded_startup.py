@@ -45,20 +45,25 @@ def _run(args: list[str], env: dict, timeout: int = 120) -> str:
     return done.stdout
 
 
-@pytest.mark.services
-@pytest.mark.slow
-def test_embedded_service_serves_admin_and_runs_a_task(embedded_env, tmp_path):
-    python = str(VENV_BIN / "python")
-    _run([python, "manage.py", "migrate", "--noinput", "-v0"], embedded_env)
-    log = open(tmp_path / "honcho.log", "w")
-    honcho = subprocess.Popen(
+def _migrate_and_start(env: dict, log) -> subprocess.Popen:
+    """Migrate the embedded database, then start the Procfile through honcho as `make run` does."""
+    _run([str(VENV_BIN / "python"), "manage.py", "migrate", "--noinput", "-v0"], env)
+    return subprocess.Popen(
         [str(VENV_BIN / "honcho"), "start"],
         cwd=ROOT,
-        env=embedded_env,
+        env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
+
+
+@pytest.mark.services
+@pytest.mark.slow
+def test_embedded_service_serves_admin_and_runs_a_task(embedded_env, tmp_path):
+    python = str(VENV_BIN / "python")
+    log = open(tmp_path / "honcho.log", "w")
+    honcho = _migrate_and_start(embedded_env, log)
     try:
         url = f"http://127.0.0.1:{embedded_env['WEB_PORT']}/admin/login/"
         body = ""
@@ -103,18 +108,9 @@ def test_embedded_service_serves_admin_and_runs_a_task(embedded_env, tmp_path):
 def test_a_process_that_dies_stops_the_service_loudly(embedded_env, tmp_path):
     """When the worker dies (here SIGKILL), honcho stops web and beat too and exits non-zero, naming the process:
     the service never runs on silently without a worker. (`make run` then prints why it stopped.)"""
-    python = str(VENV_BIN / "python")
-    _run([python, "manage.py", "migrate", "--noinput", "-v0"], embedded_env)
     log_path = tmp_path / "honcho.log"
     with open(log_path, "w") as log:
-        honcho = subprocess.Popen(
-            [str(VENV_BIN / "honcho"), "start"],
-            cwd=ROOT,
-            env=embedded_env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        honcho = _migrate_and_start(embedded_env, log)
         try:
             worker_pid = None
             for _ in range(240):
