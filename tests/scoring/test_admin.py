@@ -174,3 +174,23 @@ def test_a_score_page_reads_as_a_table_with_the_hash_tucked_away(two_banks, rubr
     technical = html[html.index("collapse") :]
     assert score.inputs_hash in technical  # only in the collapsed technical section
     assert html.index(score.inputs_hash) > html.index("collapse")
+
+
+def test_the_score_panel_names_criteria_in_chinese_without_their_keys(two_banks, rubrics, client_for):
+    banks, users = two_banks
+    initiative = make_rated_initiative(bank=banks["A"], compliance=1)  # below the compliance gate
+    score_initiatives(bank_id=banks["A"].pk, initiative_ids=[initiative.pk])
+    html = (
+        client_for(users[("A", "viewer")])
+        .get(
+            reverse("admin:partnerships_initiative_change", args=[initiative.pk]),
+            HTTP_ACCEPT_LANGUAGE="zh-hans",
+        )
+        .content.decode()
+    )
+    panel = html[html.index('class="score-panel"') :]
+    assert '<span title="partner_strength">合作方实力</span>' in panel
+    assert (
+        '<span title="compliance_readiness">合规就绪</span>：' in panel
+    )  # the failed gate, full-width colon
+    assert "<small>partner_strength</small>" not in panel
