@@ -16,6 +16,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from ..errors import NON_FIELD, ServiceError
 from ..models import Bank, Initiative
 from ..tenancy import bank_ids_for, object_bank_id, scope_queryset, user_has_bank_role
+from .widgets import DecimalInput
 
 
 class TenantScopedMixin:
@@ -23,7 +24,10 @@ class TenantScopedMixin:
 
     edit_role = "analyst"
     # Links typed without a scheme are https (Django 6's default, chosen now).
-    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    formfield_overrides = {
+        models.URLField: {"assume_scheme": "https"},
+        models.DecimalField: {"widget": DecimalInput},
+    }
 
     def get_queryset(self, request):
         return scope_queryset(super().get_queryset(request), request.user)

@@ -1,7 +1,9 @@
-"""Admin widgets: the owner picker that offers the initiative bank's members, and evidence files as downloads."""
+"""Admin widgets: the owner picker that offers the initiative bank's members, evidence files as downloads, and
+decimals shown as entered."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from urllib.parse import urlencode
 
 from django import forms
@@ -45,3 +47,13 @@ class EvidenceFileInput(forms.ClearableFileInput):
             url = reverse("admin:partnerships_evidence_download", args=[instance.pk])
             return format_html('<a href="{}">{}</a>', url, instance.filename or value.name.rsplit("/", 1)[-1])
         return super().render(name, None, attrs, renderer)
+
+
+class DecimalInput(forms.NumberInput):
+    """A decimal as a person wrote it: 350, 10, 2.5 — not the column's 350.0000, 10.000, 2.5000."""
+
+    def format_value(self, value):
+        if isinstance(value, Decimal):
+            value = value.normalize()
+            return f"{value:f}"
+        return super().format_value(value)

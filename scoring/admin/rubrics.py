@@ -6,10 +6,12 @@ through those services.
 """
 
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 
 from partnerships.admin.base import ServiceAdminMixin, ServiceInlineMixin, adopt
+from partnerships.admin.widgets import DecimalInput
 
 from ..models import Criterion, Rubric, RubricVersion
 from ..services.rubrics import (
@@ -37,6 +39,7 @@ def _fields(cleaned: dict, names) -> dict:
 class CriterionInline(ServiceInlineMixin, admin.StackedInline):
     model = Criterion
     extra = 0
+    formfield_overrides = {models.DecimalField: {"widget": DecimalInput}}
     fields = [
         ("key", "position", "source", "computed_from"),
         ("name_zh_hans", "name_en"),

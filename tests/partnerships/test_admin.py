@@ -255,3 +255,16 @@ def test_the_admins_javascript_strings_are_in_chinese(two_banks, client_for):
     )
     assert strings["Choose all %s"] == "全选%s" and strings["Remove all %s"] == "删除全部%s"
     assert strings["(click to clear)"] == "（点击清除）"
+
+
+def test_decimals_are_shown_as_entered_not_with_the_columns_zeros(two_banks, client_for):
+    banks, users = two_banks
+    initiative = InitiativeFactory(bank=banks["A"])
+    kpi = KPIFactory(initiative=initiative, baseline=350, target="412.5")
+    html = (
+        client_for(users[("A", "analyst")])
+        .get(reverse("admin:partnerships_kpi_change", args=[kpi.pk]))
+        .content.decode()
+    )
+    assert 'name="baseline" value="350"' in html and 'name="target" value="412.5"' in html
+    assert "350.0000" not in html
