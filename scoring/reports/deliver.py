@@ -59,6 +59,9 @@ def report_summary_text(report: Report) -> str:
         from django.urls import reverse
 
         context["link"] = base + reverse("admin:scoring_report_change", args=[report.pk])
+    # Chinese text takes full-width punctuation after its labels and around its asides.
+    chinese = (translation.get_language() or "").startswith("zh")
+    context.update(sep="：" if chinese else ": ", lp="（" if chinese else " (", rp="）" if chinese else ")")
     return render_to_string("scoring/reports/email.txt", context)
 
 

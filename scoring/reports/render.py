@@ -137,7 +137,7 @@ def _charts(payload: dict, pillar_names: dict[str, str]) -> dict[str, charts.Cha
         partner_bars,
         max_value=100,
         note=_("HHI %(hhi)s (flagged above %(threshold)s).")
-        % {"hhi": f"{conc['hhi']:,.1f}", "threshold": f"{conc['threshold']:,}"},
+        % {"hhi": f"{round(conc['hhi']):,}", "threshold": f"{conc['threshold']:,}"},
     )
     return {"tiers": tiers, "histogram": histogram, "pillars": pillars, "partners": partners}
 

@@ -46,7 +46,9 @@ def test_viewer_lists_and_reads_only_their_banks_report(reports, client_for):
     page = client.get(_routes(r["A"])["change"])
     assert page.status_code == 200
     html = page.content.decode()
-    assert 'class="sc-report"' in html and "<svg" in html and "3437" in html
+    assert (
+        'class="sc-report"' in html and "<svg" in html and "3,438" in html
+    )  # HHI 3437.5 as an integer with separators
     assert _routes(r["A"])["xlsx"] in html and _routes(r["A"])["csv"] in html
 
     xlsx = client.get(_routes(r["A"])["xlsx"])

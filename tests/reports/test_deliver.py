@@ -41,7 +41,10 @@ def test_ready_report_is_mailed_to_subscribers_with_the_xlsx(subscribers):
     assert all(len(m.to) == 1 and not m.cc and not m.bcc for m in mail.outbox)  # nobody sees the others
     message = mail.outbox[0]
     assert "2024-11-11" in message.subject and "2024-11-17" in message.subject
-    assert "HHI" in message.body and "3438" in message.body  # 3437.5, shown rounded
+    hhi_line = next(line for line in message.body.splitlines() if "HHI" in line)
+    # 3437.5 as an integer (grouped as the locale groups: zh_Hans by 10⁴, so no separator here), after a
+    # full-width colon.
+    assert "HHI：3438（" in hhi_line, hhi_line
     (name, content, mimetype), *rest = message.attachments
     assert not rest and name == "weekly_portfolio-bank-a-2024-11-11.xlsx" and mimetype == XLSX
     assert "partners" in load_workbook(io.BytesIO(content)).sheetnames
