@@ -62,6 +62,14 @@ def write_whole(folder: str | os.PathLike, name: str, data: bytes, *, replace: b
             tmp.unlink()
 
 
+def _age(name: str) -> tuple[int, str]:
+    """Sort key for message files, oldest first: the millisecond prefix as a number. (kombu sorts the names as
+    strings, so "10000_…" came before "9999_…", and a message written once the clock gained a digit jumped the
+    queue.)"""
+    stamp, _, rest = name.partition("_")
+    return (int(stamp), rest) if stamp.isdigit() else (-1, name)
+
+
 class Channel(filesystem.Channel):
     def _put(self, queue, payload, **kwargs):
         """Put ``payload`` onto ``queue``: the same file name as kombu's, written whole."""
@@ -86,9 +94,8 @@ class Channel(filesystem.Channel):
         that does not decode is moved to ``undecodable/`` and logged, and the next one is taken."""
         suffix = f"{queue}.msg"
         folder = self.processed_folder if self.store_processed else tempfile.gettempdir()
-        for name in sorted(os.listdir(self.data_folder_in)):
-            if name.partition(".")[2] != suffix:
-                continue
+        names = [name for name in os.listdir(self.data_folder_in) if name.partition(".")[2] == suffix]
+        for name in sorted(names, key=_age):
             try:
                 shutil.move(os.path.join(self.data_folder_in, name), folder)
             except OSError:

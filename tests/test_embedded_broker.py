@@ -92,7 +92,7 @@ def test_an_undecodable_file_is_moved_aside_and_the_next_message_is_read(tmp_pat
     options = _options(tmp_path / "queue")
     # A file that kombu's own transport would have left half-written, older than a good message. (Each test has
     # its own queue name: kombu's virtual transports keep exchange state per process.)
-    (tmp_path / "queue" / "1_broken.aside.msg").write_bytes(b"")
+    (tmp_path / "queue" / "1_broken.aside.msg").write_bytes(b"")  # millisecond 1: older than any message put now
     with Connection(f"{ALIAS}://", transport_options=options) as conn:
         queue = conn.SimpleQueue("aside")
         queue.put({"n": 1})
@@ -103,6 +103,25 @@ def test_an_undecodable_file_is_moved_aside_and_the_next_message_is_read(tmp_pat
     moved = list((tmp_path / "queue-done" / UNDECODABLE).iterdir())
     assert [p.name for p in moved] == ["1_broken.aside.msg"]
     assert "1_broken.aside.msg" in caplog.text and "does not decode" in caplog.text
+
+
+def test_messages_are_read_oldest_first_when_the_clock_gains_a_digit(tmp_path):
+    """kombu orders the files by name as text; "10000_…" (newer) sorted before "9999_…" (older)."""
+    register()
+    options = _options(tmp_path / "queue")
+    with Connection(f"{ALIAS}://", transport_options=options) as conn:
+        queue = conn.SimpleQueue("digits")
+        queue.put({"n": "older"})
+        time.sleep(0.01)  # a later millisecond
+        queue.put({"n": "newer"})
+        first, second = sorted((tmp_path / "queue").iterdir(), key=lambda p: int(p.name.partition("_")[0]))
+        first.rename(first.with_name("9999_" + first.name.partition("_")[2]))
+        second.rename(second.with_name("10000_" + second.name.partition("_")[2]))
+        got = [queue.get(block=True, timeout=5) for _ in range(2)]
+        for message in got:
+            message.ack()
+        queue.close()
+    assert [m.payload["n"] for m in got] == ["older", "newer"]
 
 
 def test_kombu_filesystem_transport_dies_on_the_same_file(tmp_path):
