@@ -92,7 +92,9 @@ def test_an_undecodable_file_is_moved_aside_and_the_next_message_is_read(tmp_pat
     options = _options(tmp_path / "queue")
     # A file that kombu's own transport would have left half-written, older than a good message. (Each test has
     # its own queue name: kombu's virtual transports keep exchange state per process.)
-    (tmp_path / "queue" / "1_broken.aside.msg").write_bytes(b"")  # millisecond 1: older than any message put now
+    (tmp_path / "queue" / "1_broken.aside.msg").write_bytes(
+        b""
+    )  # millisecond 1: older than any message put now
     with Connection(f"{ALIAS}://", transport_options=options) as conn:
         queue = conn.SimpleQueue("aside")
         queue.put({"n": 1})
