@@ -91,9 +91,9 @@ def test_taxonomy_fixture_loads(taxonomy):
         ("data_sharing", 2),
         ("smart_banking", 3),
     ]
-    assert pillars[0].name_zh_hans == "强化场景合作,完善互联网经营生态圈"
-    assert pillars[1].name_zh_hans == "强化客户资源共享,拓展消费金融"
-    assert pillars[2].name_zh_hans == "强化协同创新,打造新一代智能银行"
+    assert pillars[0].name_zh_hans == "强化场景合作，完善互联网经营生态圈"
+    assert pillars[1].name_zh_hans == "强化客户资源共享，拓展消费金融"
+    assert pillars[2].name_zh_hans == "强化协同创新，打造新一代智能银行"
     assert all(p.name_en and p.description_zh_hans and p.description_en for p in pillars)
 
     def names(pillar: str, group: str) -> list[str]:

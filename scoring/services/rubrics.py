@@ -2,13 +2,19 @@
 
 Files (``fixtures/rubrics/*.yaml``): one ``kind: core`` file with the shared criteria and one ``kind: rubric``
 file per pillar that includes it. A file whose content (checksum) is already loaded is skipped; a published
-version whose file changed must get a new version number — it is refused, never overwritten.
+version whose file changed must get a new version number — it is refused, never overwritten. One exception: a
+punctuation correction. When the file and the stored version differ only in the width of ``, : ; ( )`` (and the
+spaces beside them) in their texts — everything a score depends on, every word and every number being the same —
+the stored texts take the file's punctuation in place, and the load reports the version as ``amended``. That is how
+the Chinese texts of version 1 took full-width punctuation without a new version and a re-scoring of every
+initiative for a change no score can see.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -44,7 +50,85 @@ class RubricFileError(ValueError):
 class LoadReport:
     created: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    amended: list[str] = field(
+        default_factory=list
+    )  # locked versions whose punctuation was corrected in place
     jobs: list = field(default_factory=list)
+
+
+_HALF = str.maketrans({"，": ",", "：": ":", "；": ";", "（": "(", "）": ")"})
+_AROUND = re.compile(r"\s*([,:;()])\s*")
+
+
+def _fold(text: str) -> str:
+    """A text with its punctuation's width (and the spaces beside it) folded away: what must match for an
+    in-place correction."""
+    return _AROUND.sub(r"\1", (text or "").translate(_HALF))
+
+
+def _texts(name: tuple[str, str], description: tuple[str, str], levels: list) -> list[str]:
+    out = [*name, *description]
+    for level in levels:
+        out += [str(level.get("value")), level.get("zh-hans", ""), level.get("en", "")]
+    return out
+
+
+def _punctuation_only(version: RubricVersion, body: dict) -> bool:
+    """True when ``body`` (a parsed file) differs from the stored ``version`` in punctuation width alone."""
+    if [version.tier_a, version.tier_b, version.tier_c] != [Decimal(str(body["tiers"][t])) for t in "ABC"]:
+        return False
+    if version.confidence_threshold != Decimal(str(body["confidence"])):
+        return False
+    stored = list(version.criteria.order_by("position"))
+    if [c.key for c in stored] != [c["key"] for c in body["criteria"]]:
+        return False
+    for c, f in zip(stored, body["criteria"], strict=True):
+        gate = None if f["gate"] is None else Decimal(str(f["gate"]))
+        scoring = (c.weight, c.scale_min, c.scale_max, c.gate_threshold if c.is_gate else None, c.source)
+        if scoring != (Decimal(str(f["weight"])), *f["scale"], gate, f["source"]) or (
+            c.computed_from != f["computed_from"]
+        ):
+            return False
+        mine = _texts((c.name_zh_hans, c.name_en), (c.description_zh_hans, c.description_en), c.levels)
+        theirs = _texts(
+            (f["name"]["zh-hans"], f["name"]["en"]),
+            (f["description"]["zh-hans"], f["description"]["en"]),
+            f["levels"],
+        )
+        if [_fold(t) for t in mine] != [_fold(t) for t in theirs]:
+            return False
+    return True
+
+
+def _amend_punctuation(version: RubricVersion, body: dict) -> None:
+    """Write the file's texts over a locked version's (``_punctuation_only`` has held). A queryset update: the
+    model refuses any save of a locked version's criteria, and this is the one change allowed past it."""
+    for c, f in zip(version.criteria.order_by("position"), body["criteria"], strict=True):
+        Criterion.objects.filter(pk=c.pk).update(
+            name_zh_hans=f["name"]["zh-hans"],
+            name_en=f["name"]["en"],
+            description_zh_hans=f["description"]["zh-hans"],
+            description_en=f["description"]["en"],
+            levels=f["levels"],
+        )
+    version.source_checksum = body["checksum"]
+    version.save(update_fields=["source_checksum"])
+
+
+def _amend_rubric_texts(rubric: Rubric, body: dict) -> None:
+    """The rubric's own name and description take the file's punctuation when nothing else differs."""
+    description = body["description"] or {}
+    new = {
+        "name_zh_hans": body["name"]["zh-hans"],
+        "name_en": body["name"]["en"],
+        "description_zh_hans": description.get("zh-hans", ""),
+        "description_en": description.get("en", ""),
+    }
+    changed = {
+        k: v for k, v in new.items() if getattr(rubric, k) != v and _fold(getattr(rubric, k)) == _fold(v)
+    }
+    if changed:
+        Rubric.objects.filter(pk=rubric.pk).update(**changed)
 
 
 def _where(path: Path, key: str | None, fld: str) -> str:
@@ -240,10 +324,16 @@ def rubrics_load(*, directory: Path = RUBRIC_DIR, user=None, publish: bool = Tru
                 },
             )
             label = f"{body['code']} v{body['version']}"
+            if not _created:
+                _amend_rubric_texts(rubric, body)
             existing = RubricVersion.objects.filter(rubric=rubric, number=body["version"]).first()
             if existing is not None:
                 if existing.source_checksum == body["checksum"]:
                     report.unchanged.append(label)
+                    continue
+                if existing.is_locked and _punctuation_only(existing, body):
+                    _amend_punctuation(existing, body)
+                    report.amended.append(label)
                     continue
                 if existing.is_locked:
                     raise RubricFileError(

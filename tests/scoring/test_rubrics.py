@@ -135,3 +135,72 @@ def test_scores_are_immutable(rubrics):
     score.total = 1
     with pytest.raises(ImmutableError):
         score.save()
+
+
+def _half_width_copy(tmp_path, mutate=None):
+    """The rubric files as version 1 shipped them: half-width punctuation in their Chinese texts."""
+    half = str.maketrans({"，": ",", "：": ":", "；": ";", "（": "(", "）": ")"})
+
+    def fold(node):
+        if isinstance(node, dict):
+            return {k: fold(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [fold(v) for v in node]
+        return node.translate(half) if isinstance(node, str) else node
+
+    target = tmp_path / "v1-punctuation"
+    target.mkdir()
+    for path in RUBRIC_DIR.glob("*.yaml"):
+        data = fold(yaml.safe_load(path.read_text(encoding="utf-8")))
+        if mutate:
+            mutate(path.stem, data)
+        (target / path.name).write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return target
+
+
+def test_a_punctuation_correction_amends_a_published_version_in_place(taxonomy, tmp_path):
+    """Loaded with half-width punctuation and published, then loaded from today's files: the same versions,
+    their Chinese texts corrected, no new version, no re-scoring job; a second load changes nothing."""
+    first = rubrics_load(directory=_half_width_copy(tmp_path))
+    assert len(first.created) == 3
+    gate = Criterion.objects.get(version__rubric__pillar_id="data_sharing", key="data_protection")
+    assert "," in gate.description_zh_hans and "，" not in gate.description_zh_hans
+    jobs = ScoreJob.objects.count()
+
+    second = rubrics_load()
+    assert sorted(second.amended) == [
+        "data_sharing-default v1",
+        "scenario-default v1",
+        "smart_banking-default v1",
+    ]
+    assert second.created == [] and second.jobs == []
+    assert ScoreJob.objects.count() == jobs and RubricVersion.objects.count() == 3
+    gate.refresh_from_db()
+    assert "，" in gate.description_zh_hans and "断直连）" in gate.description_zh_hans
+    assert gate.levels[0]["zh-hans"] == "共享个人信息，但未记录合法性基础"
+    assert "(断直连)" in gate.description_en  # English keeps its own punctuation
+    rubric = Rubric.objects.get(pillar_id="data_sharing")
+    assert "“强化客户资源共享，拓展消费金融”" in rubric.description_zh_hans
+    assert RubricVersion.objects.get(rubric=rubric).status == "published"
+    assert rubrics_load().unchanged and not rubrics_load().amended
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(lambda d: d["criteria"][0]["levels"][0].update({"zh-hans": "改过的文字"}), id="a word"),
+        pytest.param(lambda d: d["criteria"][0].update({"weight": 9}), id="a weight"),
+        pytest.param(lambda d: d["method"]["tier_thresholds"].update({"A": 80}), id="a threshold"),
+    ],
+)
+def test_anything_beyond_punctuation_still_needs_a_new_version(taxonomy, tmp_path, change):
+    rubrics_load()
+
+    def mutate(stem, data):
+        if stem == "data_sharing":
+            change(data)
+
+    with pytest.raises(ValueError, match="new version number"):
+        rubrics_load(directory=_half_width_copy(tmp_path, mutate))
+    gate = Criterion.objects.get(version__rubric__pillar_id="data_sharing", key="data_protection")
+    assert "，" in gate.description_zh_hans  # nothing written

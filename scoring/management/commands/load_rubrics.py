@@ -27,6 +27,8 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS(f"loaded {label}"))
         for label in report.unchanged:
             self.stdout.write(f"unchanged {label}")
+        for label in report.amended:
+            self.stdout.write(f"amended {label} (punctuation only; scores unchanged)")
         for job in report.jobs:
             if job is not None:
                 self.stdout.write(f"re-score job {job.pk} queued")
