@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class PillarKey(models.TextChoices):
@@ -114,3 +115,55 @@ class TransferMechanism(models.TextChoices):
 class EvidenceKind(models.TextChoices):
     FILE = "file", _("File")
     LINK = "link", _("Link")
+
+
+# -- Issue 12: the partner register, scenario-type status, personal data as facts ---------------------------
+
+
+class PartnerKind(models.TextChoices):
+    LISTED_PLATFORM = "listed_platform", _("Listed internet platform")
+    FINTECH = "fintech", _("Fintech company")
+    CREDIT_REPORTING = "credit_reporting", _("Credit-reporting agency")
+    GUARANTEE = "guarantee", _("Financing guarantee company")
+    INSURANCE = "insurance", _("Insurance company")
+    PLATFORM_OPERATOR = "platform_operator", _("Platform operator")
+    CLOUD_IT = "cloud_it", _("Cloud or IT provider")
+
+
+class LicenceType(models.TextChoices):
+    FINANCING_GUARANTEE = "financing_guarantee", _("Financing guarantee licence")
+    INSURANCE = "insurance", _("Insurance licence")
+    CREDIT_REPORTING = "credit_reporting", _("Personal credit-reporting licence")
+    PAYMENT = "payment", _("Payment licence")
+    MICROLENDING = "microlending", _("Online microlending licence")
+    CONSUMER_FINANCE = "consumer_finance", _("Consumer finance company licence")
+
+
+class RiskTier(models.TextChoices):
+    LOW = "low", pgettext_lazy("risk tier", "Low")
+    MEDIUM = "medium", pgettext_lazy("risk tier", "Medium")
+    HIGH = "high", pgettext_lazy("risk tier", "High")
+
+
+class ScenarioStatus(models.TextChoices):
+    ACTIVE = "active", pgettext_lazy("scenario type status", "Active")
+    RESTRICTED = "restricted", pgettext_lazy("scenario type status", "Restricted")
+    PROHIBITED = "prohibited", pgettext_lazy("scenario type status", "Prohibited")
+
+
+class PartnerService(models.TextChoices):
+    """What a partner does in an initiative that a licence may be needed for (the 2025 助贷 notice, 断直连)."""
+
+    CREDIT_ENHANCEMENT = "credit_enhancement", _("Credit enhancement (guarantee or insurance)")
+    CREDIT_DATA = "credit_data", _("Credit-related data for credit decisions")
+    PAYMENT = "payment", _("Payment services")
+    LENDING = "lending", _("Lending (joint or on its own book)")
+
+
+# The licences that let a partner provide a service; any one of them suffices.
+SERVICE_LICENCES: dict[str, frozenset[str]] = {
+    PartnerService.CREDIT_ENHANCEMENT: frozenset({LicenceType.FINANCING_GUARANTEE, LicenceType.INSURANCE}),
+    PartnerService.CREDIT_DATA: frozenset({LicenceType.CREDIT_REPORTING}),
+    PartnerService.PAYMENT: frozenset({LicenceType.PAYMENT}),
+    PartnerService.LENDING: frozenset({LicenceType.MICROLENDING, LicenceType.CONSUMER_FINANCE}),
+}

@@ -41,3 +41,9 @@ class Tier(models.TextChoices):
     B = "B", "B"
     C = "C", "C"
     D = "D", "D"
+
+
+class ChecklistAnswerValue(models.TextChoices):
+    MET = "met", pgettext_lazy("checklist answer", "Met")
+    NOT_MET = "not_met", pgettext_lazy("checklist answer", "Not met")
+    NOT_APPLICABLE = "na", pgettext_lazy("checklist answer", "Not applicable")

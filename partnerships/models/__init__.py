@@ -2,9 +2,9 @@
 
 from .bank import Bank, Membership
 from .evidence import Evidence
-from .initiative import Initiative, InitiativePartner
+from .initiative import Initiative, InitiativeDataCategory, InitiativePartner
 from .kpi import KPI, KPIObservation
-from .partner import PartnerMetric, TechPartner
+from .partner import PartnerDueDiligence, PartnerLicence, PartnerMetric, TechPartner
 from .taxonomy import Pillar, ScenarioType
 
 __all__ = [
@@ -12,9 +12,12 @@ __all__ = [
     "Bank",
     "Evidence",
     "Initiative",
+    "InitiativeDataCategory",
     "InitiativePartner",
     "KPIObservation",
     "Membership",
+    "PartnerDueDiligence",
+    "PartnerLicence",
     "PartnerMetric",
     "Pillar",
     "ScenarioType",

@@ -73,9 +73,53 @@ class Initiative(models.Model):
         default=False,
         help_text=_("Personal-information protection impact assessment (PIPL Art. 55) completed."),
     )
-    cross_border_transfer = models.BooleanField(_("cross-border transfer"), default=False)
+    cross_border_transfer = models.BooleanField(
+        _("cross-border transfer"), null=True, blank=True, default=None, help_text=_("Blank: not recorded.")
+    )
     transfer_mechanism = models.CharField(
         _("transfer mechanism"), max_length=32, choices=TransferMechanism.choices, blank=True, default=""
+    )
+    # Personal data as facts (rubric version 2, PIPL and 断直连). None is "not recorded", which the version 2
+    # formulas treat as unknown (unrated, failing the gate), never as "no".
+    no_personal_data = models.BooleanField(
+        _("no personal data shared"),
+        default=False,
+        help_text=_("Tick only when it has been established that no personal information is passed."),
+    )
+    provided_to_partner = models.BooleanField(
+        _("personal data provided to the partner"), null=True, blank=True, default=None
+    )
+    provision_separate_consent = models.BooleanField(
+        _("separate consent for the provision (PIPL Art. 23)"), default=False
+    )
+    cross_border_destination = models.CharField(_("cross-border destination"), max_length=100, blank=True)
+    cross_border_separate_consent = models.BooleanField(
+        _("separate consent for the cross-border transfer (PIPL Art. 39)"), default=False
+    )
+    credit_use = models.BooleanField(
+        _("credit-related data used for credit decisions"), null=True, blank=True, default=None
+    )
+    credit_route_agency = models.ForeignKey(
+        TechPartner,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="credit_routes",
+        verbose_name=_("licensed credit-reporting agency on the route"),
+        help_text=_(
+            "断直连: credit-related data reaches the bank only through a licensed credit-reporting agency."
+        ),
+    )
+    impact_assessment_on = models.DateField(
+        _("impact assessment dated"),
+        null=True,
+        blank=True,
+        help_text=_("Date of the personal-information protection impact assessment (PIPL Art. 55)."),
+    )
+    processing_agreement = models.BooleanField(
+        _("data-processing agreement"),
+        default=False,
+        help_text=_("An agreement with the partner covering purpose, retention, deletion and audit."),
     )
     is_illustrative = models.BooleanField(
         _("illustrative"), default=False, help_text=_("Demo data, not a real initiative.")
@@ -156,6 +200,14 @@ class InitiativePartner(models.Model):
         _("role"), max_length=16, choices=PartnerRole.choices, default=PartnerRole.TECHNOLOGY
     )
     note = models.CharField(_("note"), max_length=200, blank=True)
+    services = models.JSONField(
+        _("licensed services"),
+        default=list,
+        blank=True,
+        help_text=_(
+            "What the partner does here that needs a licence: credit enhancement, credit data, payment, lending."
+        ),
+    )
 
     objects = TenantManager()
     history = HistoricalRecords()
@@ -176,3 +228,40 @@ class InitiativePartner(models.Model):
 
     def __str__(self) -> str:
         return f"{self.partner} ({self.get_role_display()})"
+
+
+class InitiativeDataCategory(models.Model):
+    """One category of personal information an initiative shares, with its lawful basis and consent."""
+
+    TENANT_BANK_PATH = "initiative__bank"
+
+    initiative = models.ForeignKey(
+        Initiative, on_delete=models.CASCADE, related_name="data_categories", verbose_name=_("initiative")
+    )
+    category = models.CharField(_("category"), max_length=16, choices=PersonalDataCategory.choices)
+    lawful_basis = models.CharField(
+        _("lawful basis"), max_length=32, choices=LawfulBasis.choices, blank=True, default=""
+    )
+    separate_consent = models.BooleanField(_("separate consent"), default=False)
+
+    objects = TenantManager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("personal-data category")
+        verbose_name_plural = _("personal-data categories")
+        ordering = ["initiative_id", "category"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["initiative", "category"], name="initiative_data_category_unique"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(category__in=PersonalDataCategory.values), name="data_category_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(lawful_basis__in=LawfulBasis.values), name="data_category_basis_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.get_category_display()

@@ -26,6 +26,19 @@ class KPI(models.Model):
     baseline = models.DecimalField(_("baseline"), max_digits=20, decimal_places=4)
     target = models.DecimalField(_("target"), max_digits=20, decimal_places=4, null=True, blank=True)
     target_date = models.DateField(_("target date"), null=True, blank=True)
+    baseline_date = models.DateField(
+        _("baseline date"),
+        null=True,
+        blank=True,
+        help_text=_("When the baseline held: the start of the path to the target (rubric version 2)."),
+    )
+    weight = models.DecimalField(
+        _("weight"),
+        max_digits=6,
+        decimal_places=2,
+        default=1,
+        help_text=_("How much this KPI counts in KPI attainment (rubric version 2)."),
+    )
 
     objects = TenantManager()
     history = HistoricalRecords()
@@ -42,6 +55,13 @@ class KPI(models.Model):
             ),
             models.CheckConstraint(
                 condition=models.Q(cost_driver__in=CostDriver.values), name="kpi_cost_driver_valid"
+            ),
+            models.CheckConstraint(condition=models.Q(weight__gt=0), name="kpi_weight_positive"),
+            models.CheckConstraint(
+                condition=models.Q(baseline_date__isnull=True)
+                | models.Q(target_date__isnull=True)
+                | models.Q(target_date__gt=models.F("baseline_date")),
+                name="kpi_target_after_baseline",
             ),
         ]
 

@@ -3,7 +3,7 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from ..choices import PillarKey, ScenarioGroup
+from ..choices import PillarKey, ScenarioGroup, ScenarioStatus
 from .base import BilingualNameModel
 
 
@@ -35,6 +35,11 @@ class ScenarioType(BilingualNameModel):
         _("group"), max_length=16, choices=ScenarioGroup.choices, default=ScenarioGroup.GENERAL
     )
     position = models.PositiveSmallIntegerField(_("position"), default=0)
+    status = models.CharField(
+        _("status"), max_length=12, choices=ScenarioStatus.choices, default=ScenarioStatus.ACTIVE
+    )
+    status_rule_zh_hans = models.TextField(_("rule (Chinese)"), blank=True)
+    status_rule_en = models.TextField(_("rule (English)"), blank=True)
 
     class Meta:
         verbose_name = _("scenario type")
@@ -43,5 +48,13 @@ class ScenarioType(BilingualNameModel):
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(group__in=ScenarioGroup.values), name="scenario_type_group_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=ScenarioStatus.values), name="scenario_type_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status="active")
+                | (~models.Q(status_rule_zh_hans="") & ~models.Q(status_rule_en="")),
+                name="scenario_type_status_has_rule",
             ),
         ]

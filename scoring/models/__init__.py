@@ -1,6 +1,7 @@
 """Models of the scoring app, one idea a module."""
 
 from .assessment import Assessment, Rating
+from .checklist import ChecklistAnswer, ChecklistItem, ChecklistVersion
 from .job import ScoreJob, ScoreJobChunk
 from .report import Report as Report
 from .rubric import Criterion, Rubric, RubricVersion
@@ -8,6 +9,9 @@ from .score import CurrentScore, Score
 
 __all__ = [
     "Assessment",
+    "ChecklistAnswer",
+    "ChecklistItem",
+    "ChecklistVersion",
     "Criterion",
     "CurrentScore",
     "Rating",

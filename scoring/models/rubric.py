@@ -163,6 +163,12 @@ class Criterion(BilingualNameModel):
         _("source"), max_length=12, choices=CriterionSource.choices, default=CriterionSource.RATED
     )
     computed_from = models.CharField(_("computed from"), max_length=40, blank=True)
+    capped_by = models.CharField(
+        _("capped by"),
+        max_length=40,
+        blank=True,
+        help_text=_("A rated criterion whose rating facts can cap (rubric version 2: compliance_caps)."),
+    )
     position = models.PositiveSmallIntegerField(_("position"), default=0)
 
     class Meta:
