@@ -23,7 +23,8 @@ chose a level) or ``computed`` (a formula derived the level from data; see ``sco
 4. **Gates.** Some criteria are knock-outs (e.g. compliance readiness ≥ 2). A gate fails when it is unrated
    or rated below its threshold; a rating equal to the threshold passes. Any failed gate makes the tier
    ``D`` and ``gate_passed`` false whatever the total, and the failed gates are listed with the reason
-   (``"unrated"`` or ``"below threshold"``). The total itself is still computed and shown.
+   (``"unrated"`` or ``"below threshold"``; ``"missing"`` with the list of missing inputs when a computed
+   rating's data names them — version 2 formulas do). The total itself is still computed and shown.
 
 5. **Tier.** If every gate passes, the tier is that of the highest of the method's thresholds that the
    *displayed* (rounded) total reaches — by default A ≥ 75, B ≥ 60, C ≥ 45 — and ``D`` otherwise. Using the
@@ -237,6 +238,24 @@ _new_row = _row_factory()
 
 def _no_note(key: str) -> None:
     return None
+
+
+def _gate_failure(
+    key: str, name: str, rating: float | None, threshold: float, missing: Mapping[str, Sequence[str]] | None
+) -> dict:
+    """A failed gate: below its threshold, unrated, or unrated because named inputs are missing."""
+    lacking = list((missing or {}).get(key) or ()) if rating is None else []
+    if lacking:
+        return {
+            "key": key,
+            "name": name,
+            "rating": None,
+            "threshold": threshold,
+            "reason": "missing",
+            "missing": lacking,
+        }
+    reason = "unrated" if rating is None else "below threshold"
+    return {"key": key, "name": name, "rating": rating, "threshold": threshold, "reason": reason}
 
 
 @dataclass(frozen=True, slots=True)
@@ -500,8 +519,14 @@ class CompiledRubric:
         """The inputs hash of one initiative's ratings (keyed by criterion) against this rubric."""
         return self.hash_canonical(self.canonical_inputs(notes), extra)
 
-    def failed_gates(self, values: Mapping[str, float | None]) -> list[dict]:
-        """The gates that fail for these values, as in ``ScoreResult.failed_gates`` (display order)."""
+    def failed_gates(
+        self, values: Mapping[str, float | None], missing: Mapping[str, Sequence[str]] | None = None
+    ) -> list[dict]:
+        """The gates that fail for these values, as in ``ScoreResult.failed_gates`` (display order).
+
+        ``missing`` names, per criterion, the inputs a computed rating lacked (its data's ``"missing"``); an unrated
+        gate with such a list fails with the reason ``"missing"`` and the list, instead of ``"unrated"``.
+        """
         failed = []
         for c in self.criteria:
             if not c.is_gate:
@@ -510,13 +535,7 @@ class CompiledRubric:
             threshold = float(c.gate_threshold)
             if v is None or v < threshold:
                 failed.append(
-                    {
-                        "key": c.key,
-                        "name": c.name,
-                        "rating": None if v is None else float(v),
-                        "threshold": threshold,
-                        "reason": "unrated" if v is None else "below threshold",
-                    }
+                    _gate_failure(c.key, c.name, None if v is None else float(v), threshold, missing)
                 )
         return failed
 
@@ -587,9 +606,9 @@ class CompiledRubric:
             if is_gate:
                 gate_row = v is not None and v >= threshold
                 if not gate_row:
-                    reason = "unrated" if v is None else "below threshold"
+                    lacking = (note.data or {}).get("missing") if note is not None else None
                     failed.append(
-                        {"key": key, "name": name, "rating": rating, "threshold": threshold, "reason": reason}
+                        _gate_failure(key, name, rating, threshold, {key: lacking} if lacking else None)
                     )
             rows.append(
                 _new_row(

@@ -239,7 +239,7 @@ def score_initiatives(
                 total,
                 tier,
                 gate_passed,
-                [] if gate_passed else bundle.compiled.failed_gates(values),
+                [] if gate_passed else bundle.compiled.failed_gates(values, _missing(notes)),
                 confidence,
                 confidence < bundle.compiled.confidence_threshold,
                 # The inputs, not the rows: the breakdown is rebuilt from them by the pure engine on read
@@ -254,6 +254,11 @@ def score_initiatives(
         )
     _store(pending, outcome)
     return outcome
+
+
+def _missing(notes: dict[str, engine.RatingInput]) -> dict[str, list]:
+    """Per criterion, the inputs its computed rating lacked (version 2 formulas name them in ``data``)."""
+    return {k: n.data["missing"] for k, n in notes.items() if n.data and n.data.get("missing")}
 
 
 _SCORE_COLUMNS = (

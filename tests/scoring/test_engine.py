@@ -564,3 +564,33 @@ def test_inputs_hash_canonical_forms():
     # A mapping and a list of the same ratings hash alike.
     as_mapping = {r.criterion_key: r for r in ratings(SCENARIO_RATINGS)}
     assert inputs_hash(SCENARIO, as_mapping) == base
+
+
+def test_an_unrated_gate_names_the_missing_inputs_its_formula_reported():
+    specs = [
+        CriterionSpec(
+            "data_protection", "个人信息保护", 8, is_gate=True, gate_threshold=3, source="computed"
+        ),
+        CriterionSpec("strategic_fit", "战略契合", 8),
+    ]
+    rubric = compile_rubric(specs)
+    missing = ["provided_to_partner", "credit_use"]
+    notes = {
+        "data_protection": RatingInput("data_protection", None, "missing", {"missing": missing}),
+        "strategic_fit": RatingInput("strategic_fit", 4, ""),
+    }
+    result = rubric.score({"strategic_fit": 4}, notes)
+    assert result.tier == "D" and not result.gate_passed
+    assert result.failed_gates[0]["reason"] == "missing" and result.failed_gates[0]["missing"] == missing
+    assert rubric.failed_gates({"strategic_fit": 4}, {"data_protection": missing}) == list(
+        result.failed_gates
+    )
+    # Without a list (version 1 formulas never give one) the reason stays "unrated", as stored scores say.
+    assert rubric.failed_gates({"strategic_fit": 4})[0]["reason"] == "unrated"
+    assert rubric.score({"strategic_fit": 4}).failed_gates[0]["reason"] == "unrated"
+    # A rating below the threshold is "below threshold" whatever the data says.
+    low = {"data_protection": RatingInput("data_protection", 1, "", {"missing": missing})}
+    assert (
+        rubric.score({"strategic_fit": 4, "data_protection": 1}, low).failed_gates[0]["reason"]
+        == "below threshold"
+    )
