@@ -189,8 +189,9 @@ def partner_strength_v2(
         weights.append(r)
     if missing_lead:
         reason = f"missing: figures of the lead partner {', '.join(missing_lead)}"
+        lacking = [f"figures of the lead partner {name}" for name in missing_lead]
         return FormulaResult(
-            None, reason + ". " + "; ".join(parts), {"partners": rows, "value": None, "missing": [reason]}
+            None, reason + ". " + "; ".join(parts), {"partners": rows, "value": None, "missing": lacking}
         )
     if not weights:
         return FormulaResult(
@@ -321,9 +322,36 @@ def kpi_attainment_v2(kpis: Sequence[KpiPath], *, as_of: datetime.date) -> Formu
 
 # -- data protection ----------------------------------------------------------------------------------------
 
-# PIPL Art. 28: sensitive personal information.
+# Sensitive personal information. First PIPL Art. 28's own list (biometrics, religious belief, specific identity,
+# medical health, financial accounts, whereabouts, minors' data). Then the categories an initiative records
+# (partnerships.choices.PersonalDataCategory), each sensitive by Art. 28 or by GB/T 35273-2020 Appendix B (Table
+# B.2, examples of sensitive personal information), which banks and regulators apply to Art. 28's "such as":
+#   biometric   — Art. 28 biometrics; B.2 个人生物识别信息
+#   financial   — Art. 28 financial accounts; B.2 个人财产信息 (bank accounts, deposits, payment records)
+#   credit      — B.2 个人财产信息 (信贷记录、征信信息)
+#   transaction — B.2 个人财产信息 (交易和消费记录、流水记录)
+#   location    — Art. 28 whereabouts; B.2 行踪轨迹、精准定位信息
+#   identity    — B.2 个人身份信息 (身份证、军官证、护照、驾驶证、社保卡 …), the identity documents a bank records
+#   behaviour   — B.2 网页浏览记录 (browsing records), the core of online behaviour data
+# Not sensitive: ``contact`` (phone number, e-mail, address — Table B.1's 个人基本资料); the source says so
+# explicitly (sensitive=False). Any other key must have its sensitivity recorded (None → "missing").
 SENSITIVE_CATEGORIES = frozenset(
-    {"biometrics", "religion", "specific_identity", "health", "financial_accounts", "whereabouts", "minors"}
+    {
+        "biometrics",
+        "religion",
+        "specific_identity",
+        "health",
+        "financial_accounts",
+        "whereabouts",
+        "minors",
+        "biometric",
+        "financial",
+        "credit",
+        "transaction",
+        "location",
+        "identity",
+        "behaviour",
+    }
 )
 CROSS_BORDER_MECHANISMS = frozenset({"cac_security_assessment", "standard_contract", "certification"})
 ART_13_BASES = frozenset(

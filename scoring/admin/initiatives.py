@@ -1,9 +1,11 @@
-"""The initiative admin, extended by scoring: current score and breakdown on the page, score-now, tier filter.
+"""The initiative admin, extended by scoring: current score, breakdown, what would change the tier and the score
+charts on the page, score-now, tier filter.
 
 partnerships never imports scoring, so scoring re-registers the initiative admin with a subclass.
 """
 
 from django.contrib import admin, messages
+from django.http import HttpResponse
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import format_html
@@ -11,11 +13,15 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from partnerships.admin.initiative import InitiativeAdmin
+from partnerships.formatting import fmt_total
 from partnerships.models import Initiative
 
-from ..models import Score
+from ..reports.breakdowns import BREAKDOWN_MAX_INITIATIVES, breakdown_filename, breakdown_table
+from ..reports.sheets import tables_csv, tables_xlsx
 from ..selectors import score_breakdown
 from ..services.jobs import score_job_request
+from ..services.score_charts import initiative_score_history, score_charts
+from ..services.sensitivity import score_tier_changes
 
 
 class TierFilter(admin.SimpleListFilter):
@@ -42,7 +48,7 @@ class ScoredInitiativeAdmin(InitiativeAdmin):
     ]
     list_filter = [*InitiativeAdmin.list_filter, TierFilter]
     list_select_related = [*InitiativeAdmin.list_select_related, "current_score"]
-    actions = ["score_now"]
+    actions = ["score_now", "export_breakdowns_xlsx", "export_breakdowns_csv"]
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = list(super().get_fieldsets(request, obj))
@@ -56,7 +62,7 @@ class ScoredInitiativeAdmin(InitiativeAdmin):
     @admin.display(description=_("score"), ordering="current_score__total")
     def score_total(self, obj):
         current = getattr(obj, "current_score", None)
-        return current.total if current else "—"
+        return fmt_total(current.total) if current else "—"
 
     @admin.display(description=_("tier"), ordering="current_score__tier")
     def score_tier(self, obj):
@@ -67,18 +73,17 @@ class ScoredInitiativeAdmin(InitiativeAdmin):
 
     @admin.display(description=_("current score and breakdown"))
     def score_panel(self, obj):
-        history = list(
-            Score.objects.filter(initiative=obj)
-            .select_related("rubric_version__rubric")
-            .order_by("-computed_at", "-id")[:20]
-        )
+        history = initiative_score_history(obj)  # one query, bounded
         current = history[0] if history else None
+        breakdown = score_breakdown(current) if current else None
         return render_to_string(
             "scoring/admin/score_panel.html",
             {
                 "score": current,
-                "breakdown": score_breakdown(current) if current else None,
-                "history": history,
+                "breakdown": breakdown,
+                "tier_changes": score_tier_changes(current) if current else None,
+                "charts": score_charts(history, breakdown),
+                "history": history[:20],
                 "jobs_url": reverse("admin:scoring_scorejob_changelist"),
             },
         )
@@ -107,6 +112,34 @@ class ScoredInitiativeAdmin(InitiativeAdmin):
                     ),
                     messages.SUCCESS,
                 )
+
+    # The selected initiatives' score breakdowns as a file, in the reader's language (scoring.reports.breakdowns).
+    def _breakdowns(self, request, queryset, extension: str, write, content_type: str):
+        if queryset.count() > BREAKDOWN_MAX_INITIATIVES:
+            self.message_user(
+                request,
+                _("Select at most %(n)d initiatives for one breakdown export (filter the list first).")
+                % {"n": BREAKDOWN_MAX_INITIATIVES},
+                messages.WARNING,
+            )
+            return None
+        response = HttpResponse(write([breakdown_table(queryset)]), content_type=content_type)
+        response["Content-Disposition"] = f'attachment; filename="{breakdown_filename(extension)}"'
+        return response
+
+    @admin.action(description=_("Download score breakdowns (XLSX)"), permissions=["view"])
+    def export_breakdowns_xlsx(self, request, queryset):
+        return self._breakdowns(
+            request,
+            queryset,
+            "xlsx",
+            tables_xlsx,
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+
+    @admin.action(description=_("Download score breakdowns (CSV)"), permissions=["view"])
+    def export_breakdowns_csv(self, request, queryset):
+        return self._breakdowns(request, queryset, "csv", tables_csv, "text/csv; charset=utf-8")
 
 
 admin.site.unregister(Initiative)

@@ -9,6 +9,7 @@ from partnerships.admin.filters import TenantBankFilter
 
 from ..models import Score, ScoreJob
 from ..selectors import score_breakdown
+from ..services.sensitivity import score_tier_changes
 
 
 class ReadOnlyMixin:
@@ -38,11 +39,16 @@ class ScoreJobAdmin(ReadOnlyMixin, TenantScopedMixin, admin.ModelAdmin):
     list_filter = ["status", "kind", ("bank", TenantBankFilter)]
     search_fields = ["id"]
     list_select_related = ["bank", "requested_by"]
-    readonly_fields = [f.name for f in ScoreJob._meta.concrete_fields]
+    # The id under a translated label (the model's UUID field has none: Django would show “Id”).
+    readonly_fields = ["job_id" if f.name == "id" else f.name for f in ScoreJob._meta.concrete_fields]
 
     @admin.display(description=_("job"))
     def short_id(self, obj):
         return str(obj.pk)[:8]
+
+    @admin.display(description=_("job ID"))
+    def job_id(self, obj):
+        return str(obj.pk)
 
     @admin.display(description=_("progress"))
     def progress(self, obj):
@@ -90,5 +96,11 @@ class ScoreAdmin(ReadOnlyMixin, TenantScopedMixin, admin.ModelAdmin):
     @admin.display(description=_("breakdown"))
     def breakdown_table(self, obj: Score):
         return render_to_string(
-            "scoring/admin/score_panel.html", {"score": obj, "breakdown": score_breakdown(obj), "history": []}
+            "scoring/admin/score_panel.html",
+            {
+                "score": obj,
+                "breakdown": score_breakdown(obj),
+                "tier_changes": score_tier_changes(obj),
+                "history": [],
+            },
         )

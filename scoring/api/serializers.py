@@ -15,7 +15,7 @@ from partnerships.api.serializers import InitiativeSerializer, TenantPrimaryKeyR
 from partnerships.choices import PillarKey
 from partnerships.models import Initiative
 
-from ..choices import Tier
+from ..choices import CriterionSource, Tier
 from ..models import (
     Assessment,
     Criterion,
@@ -84,7 +84,12 @@ class FailedGateSerializer(serializers.Serializer):
     name = serializers.CharField()
     rating = serializers.FloatField(allow_null=True)
     threshold = serializers.FloatField()
-    reason = serializers.ChoiceField(choices=["unrated", "below threshold"])
+    reason = serializers.ChoiceField(choices=["unrated", "below threshold", "missing"])
+    missing = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text='With reason "missing": the inputs the computed rating lacked (rubric version 2).',
+    )
 
 
 class ScoreSerializer(serializers.ModelSerializer):
@@ -499,6 +504,58 @@ class PreviewVersionSerializer(serializers.Serializer):
     pillar = serializers.ChoiceField(choices=PillarKey.choices)
 
 
+class RatingChangeSerializer(serializers.Serializer):
+    rating = serializers.FloatField(help_text=_("The new rating, a level of the criterion's scale."))
+    change = serializers.FloatField(
+        allow_null=True, help_text=_("The new rating less the current one; null when it is unrated now.")
+    )
+    tier = serializers.ChoiceField(choices=Tier.choices, help_text=_("The tier it would give."))
+    total = serializers.FloatField()
+    gate_passed = serializers.BooleanField()
+    confidence = serializers.FloatField()
+    provisional = serializers.BooleanField()
+
+
+class WeightChangeSerializer(serializers.Serializer):
+    weight = serializers.FloatField(help_text=_("The weight at which the tier flips, all ratings as given."))
+    relative_change = serializers.FloatField(help_text=_("(new weight − weight) / weight."))
+    tier = serializers.ChoiceField(choices=Tier.choices, help_text=_("The tier it would give."))
+    total = serializers.FloatField()
+
+
+class TierChangeSerializer(serializers.Serializer):
+    """What one criterion alone could do to the tier (one change at a time, everything else as given)."""
+
+    key = serializers.CharField()
+    name = serializers.CharField(help_text=_("In the language of the request."))
+    name_zh_hans = serializers.CharField()
+    name_en = serializers.CharField()
+    source = serializers.ChoiceField(choices=CriterionSource.choices)
+    is_gate = serializers.BooleanField()
+    rating = serializers.FloatField(allow_null=True)
+    weight = serializers.FloatField()
+    up = RatingChangeSerializer(
+        allow_null=True,
+        help_text=_(
+            "The smallest rating rise, on the scale's levels, that raises the tier; null if none does. "
+            "For a computed criterion: the value its data would have to give."
+        ),
+    )
+    down = RatingChangeSerializer(
+        allow_null=True, help_text=_("The smallest rating fall that lowers the tier; null if none does.")
+    )
+    weight_up = WeightChangeSerializer(
+        allow_null=True,
+        help_text=_("The smallest weight rise that changes the tier (either way); null if none does."),
+    )
+    weight_down = WeightChangeSerializer(
+        allow_null=True,
+        help_text=_(
+            "The smallest weight fall (to a weight above 0) that changes the tier; null if none does."
+        ),
+    )
+
+
 class PreviewResultSerializer(serializers.Serializer):
     rubric_version = PreviewVersionSerializer()
     initiative = serializers.IntegerField(allow_null=True)
@@ -511,6 +568,10 @@ class PreviewResultSerializer(serializers.Serializer):
     confidence = serializers.FloatField()
     provisional = serializers.BooleanField()
     breakdown = BreakdownRowSerializer(many=True)
+    tier_changes = TierChangeSerializer(
+        many=True,
+        help_text=_("Per criterion, in the breakdown's order: what single change would move the tier."),
+    )
 
 
 # --- Reports -------------------------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 The rubric version is the one given, or the published default of a pillar (given, or the initiative's). Computed
 criteria take their value from the initiative's data when an initiative is given — through the same named
-sources as stored scores — unless the caller rates them explicitly to try another value.
+sources as stored scores — unless the caller rates them explicitly to try another value. The answer also says,
+criterion by criterion, what single change would move the tier (``services.sensitivity``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from ..errors import Conflict, Invalid
 from ..models import RubricVersion
 from ..sources import SOURCES, InitiativeFacts
 from .compute import published_version_ids_by_pillar, version_bundle
+from .sensitivity import tier_changes
 
 
 def _resolve_version(*, rubric_version, pillar, initiative) -> RubricVersion:
@@ -126,7 +128,8 @@ def score_preview(
     inputs = _clean_ratings(ratings, specs)
     if initiative is not None:
         inputs.update(_computed_inputs(bundle, initiative, skip=set(inputs)))
-    result = bundle.compiled.score({k: r.value for k, r in inputs.items() if r.value is not None}, inputs)
+    values = {k: r.value for k, r in inputs.items() if r.value is not None}
+    result = bundle.compiled.score(values, inputs)
     body = result.to_dict()
     english = (get_language() or "").startswith("en")
     for row in body["breakdown"]:  # names in both languages, as stored scores show them (scoring.selectors)
@@ -143,4 +146,5 @@ def score_preview(
         "initiative": initiative.pk if initiative is not None else None,
         "stored": False,
         **body,
+        "tier_changes": tier_changes(bundle, values),
     }

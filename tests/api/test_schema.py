@@ -97,6 +97,22 @@ def test_documented_specifics(schema):
     assert schema["components"]["securitySchemes"]["tokenAuth"]["in"] == "header"
 
 
+def test_the_preview_documents_what_would_change_the_tier(schema):
+    components = schema["components"]["schemas"]
+    tier_changes = components["PreviewResult"]["properties"]["tier_changes"]
+    assert (
+        tier_changes["type"] == "array" and tier_changes["items"]["$ref"] == "#/components/schemas/TierChange"
+    )
+    row = components["TierChange"]["properties"]
+    for name, target in (("up", "RatingChange"), ("down", "RatingChange"), ("weight_up", "WeightChange")):
+        assert row[name]["nullable"] is True and row[name]["allOf"][0]["$ref"].endswith(target), name
+    assert {"rating", "change", "tier", "total", "gate_passed", "confidence"} <= set(
+        components["RatingChange"]["properties"]
+    )
+    assert {"weight", "relative_change", "tier", "total"} <= set(components["WeightChange"]["properties"])
+    assert "tier_changes" in components["PreviewResult"]["required"]
+
+
 def test_the_yaml_schema_is_served(client):
     response = client.get(f"{API}schema/")
     assert response.status_code == 200

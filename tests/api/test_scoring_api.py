@@ -214,6 +214,77 @@ def test_preview_cannot_read_another_banks_initiative(world, client_as):
     assert response.status_code == 400 and "initiative" in response.json()["error"]["fields"]
 
 
+def test_preview_says_what_single_change_would_move_the_tier(world, client_as):
+    version = published_version("scenario")
+    ratings = {c.key: 3 for c in version.criteria.filter(source="rated")}
+    client = client_as(world.user("viewer"))
+    body = client.post(PREVIEW, {"pillar": "scenario", "ratings": ratings}, format="json").json()
+    # The computed criteria are unrated without an initiative: 100 × 90 × ¾ / 102 = 66.2 → B.
+    assert (body["total"], body["tier"]) == (66.2, "B")
+    changes = {row["key"]: row for row in body["tier_changes"]}
+    assert [row["key"] for row in body["tier_changes"]] == [row["key"] for row in body["breakdown"]]
+
+    gate = changes["compliance_readiness"]
+    assert gate["is_gate"] is True and gate["rating"] == 3.0 and gate["name"] == "Compliance readiness"
+    # Two levels less (1) fails the gate of 2: D. Asking the preview again with that rating says the same.
+    assert gate["down"] == {
+        "rating": 1.0,
+        "change": -2.0,
+        "tier": "D",
+        "total": 62.3,
+        "gate_passed": False,
+        "confidence": 0.882,
+        "provisional": False,
+    }
+    again = dict(ratings, compliance_readiness=1)
+    applied = client.post(PREVIEW, {"pillar": "scenario", "ratings": again}, format="json").json()
+    assert (applied["tier"], applied["total"], applied["gate_passed"]) == ("D", 62.3, False)
+
+    # An unrated computed criterion: rated 4 it adds 100 × 6 / 102 = 5.9 → 72.1, still B, and unrated it cannot
+    # fall. It counts as 0 over the weights, so more weight pulls the total down: below a displayed 60 (B) at a
+    # raw 59.95, where 100 × 67.5 / (96 + w) = 59.95, w = 16.594; less weight lifts it, but at most to
+    # 100 × 67.5 / 96 = 70.3, never to A.
+    strength = changes["partner_strength"]
+    assert strength["source"] == "computed" and strength["rating"] is None
+    assert strength["up"] is None and strength["down"] is None and strength["weight_down"] is None
+    move = strength["weight_up"]
+    assert move["tier"] == "C" and move["total"] == 59.9
+    assert move["weight"] == pytest.approx(6750 / 59.95 - 96, rel=1e-6)
+    assert move["relative_change"] == pytest.approx(move["weight"] / 6 - 1)
+    zh = client_as(world.user("viewer"), language="zh-hans")
+    names = {
+        row["key"]: row["name"]
+        for row in zh.post(PREVIEW, {"pillar": "scenario", "ratings": ratings}, format="json").json()[
+            "tier_changes"
+        ]
+    }
+    assert names["compliance_readiness"] == "合规就绪"
+
+
+def test_preview_tier_changes_with_an_initiative_use_its_computed_values(world, client_as):
+    version = published_version("scenario")
+    ratings = {c.key: 3 for c in version.criteria.filter(source="rated")}
+    ratings["compliance_readiness"] = 1  # below its gate of 2
+    client = client_as(world.user("viewer"))
+    request = {"initiative": world.initiatives["A"].pk, "ratings": ratings}
+    response = client.post(PREVIEW, request, format="json")
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert body["tier"] == "D" and body["gate_passed"] is False
+    changes = {row["key"]: row for row in body["tier_changes"]}
+    assert changes["partner_strength"]["rating"] == 3.0  # computed from the initiative's partner (腾讯 +43 %)
+    # With a failed gate only the gate's own rating can move the tier; no weight can.
+    movers = [
+        k for k, row in changes.items() if any(row[x] for x in ("up", "down", "weight_up", "weight_down"))
+    ]
+    assert movers == ["compliance_readiness"]
+    up = changes["compliance_readiness"]["up"]
+    assert up["rating"] == 2.0 and up["change"] == 1.0 and up["gate_passed"] is True and up["tier"] != "D"
+    request["ratings"] = dict(ratings, compliance_readiness=2)
+    applied = client.post(PREVIEW, request, format="json").json()
+    assert (applied["tier"], applied["total"]) == (up["tier"], up["total"])
+
+
 def test_preview_of_an_empty_draft_is_a_409(world, client_as):
     rubric = Rubric.objects.get(pillar_id="scenario")
     empty = RubricVersion.objects.create(rubric=rubric, number=99)
