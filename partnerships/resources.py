@@ -2,7 +2,20 @@
 
 Columns: bank (code), code, title, description, pillar (key), scenario_types (keys, "|"-separated),
 partners ("partner_key:role|…"; role defaults to technology), status, start_date, end_date, and the
-data-sharing facts. Rows are matched on (bank, code): an existing initiative is updated, a new one created.
+data-sharing facts: version 1's (personal_data_categories, lawful_basis, security_assessment_done) and the personal
+data facts of version 2 (no_personal_data, provided_to_partner, provision_separate_consent, cross_border_transfer,
+cross_border_destination, transfer_mechanism, cross_border_separate_consent, credit_use, credit_route_agency — the
+agency's partner key —, impact_assessment_on, processing_agreement). The per-category rows (category, lawful basis,
+separate consent) are not in the file: one cell cannot hold them readably; they are entered in the admin or the
+API. Rows are matched on (bank, code): an existing initiative is updated, a new one created.
+
+An export reads in the user's language: each column is headed by its name in that language (HEADERS), choices
+(status, categories, lawful basis, mechanism) are written as their labels, yes/no as 是/否 (Yes/No), an empty
+value as an empty cell. Keys a file needs to be imported again (bank code, pillar, scenario-type and partner keys)
+stay as they are, each followed by an export-only column of what they mean in that language (LABELLED).
+An import takes either language's headers or the column keys above, choice labels of either language or keys,
+and yes/no as 是/否, Yes/No, true/false or 1/0; the export-only columns are ignored. So a file exported in
+Chinese or English imports back unchanged.
 
 A file is refused whole (nothing is read row by row) when it lacks bank or code, has a column not listed
 above or a column twice, or more than IMPORT_MAX_ROWS rows. On export a text cell that a spreadsheet would run
@@ -11,11 +24,15 @@ apostrophe is taken off again, so an exported file imports back unchanged.
 """
 
 from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import translation
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from import_export import fields, resources, results, widgets
 
-from .choices import PartnerRole
+from .choices import InitiativeStatus, LawfulBasis, PartnerRole, PersonalDataCategory, TransferMechanism
 from .errors import ServiceError
+from .formatting import NO, YES, fmt_bool, fmt_choice
 from .models import Bank, Initiative, Pillar
 from .services.initiatives import SIMPLE_FIELDS, initiative_create, initiative_update, initiative_validate
 
@@ -45,17 +62,66 @@ class PageError(results.Error):
         return ""
 
 
+def _in_both_languages(text) -> set[str]:
+    """A lazy label as it reads in Chinese and in English (what an exported file may hold)."""
+    found = set()
+    for language in ("zh-hans", "en"):
+        with translation.override(language):
+            found.add(str(text))
+    return found
+
+
 class StrictBooleanWidget(widgets.BooleanWidget):
-    """A yes/no cell: 1/0, true/false or empty; anything else ("maybe") is an error, never a silent False."""
+    """A yes/no cell: 是/否, Yes/No, true/false, 1/0 or empty; anything else ("maybe") is an error, never a silent
+    False. Exported as 是/否 (Yes/No) in the reader's language — in an XLSX too, never TRUE/FALSE.
+
+    ``empty_is_false``: for a field that cannot be "not recorded" (a tick box), an empty cell is its default, No."""
+
+    def __init__(self, *args, empty_is_false: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.empty_is_false = empty_is_false
 
     def clean(self, value, row=None, **kwargs):
+        if self.empty_is_false and (value is None or (isinstance(value, str) and not value.strip())):
+            return False
         if isinstance(value, str):
             value = value.strip()
+            if value.lower() in {v.lower() for v in _in_both_languages(YES)}:
+                return True
+            if value.lower() in {v.lower() for v in _in_both_languages(NO)}:
+                return False
         if value in self.NULL_VALUES or value in self.TRUE_VALUES or value in self.FALSE_VALUES:
             return super().clean(value, row, **kwargs)
-        raise ValueError(
-            _("“%(value)s” is not a yes/no value; use 1 or 0 (or true / false).") % {"value": value}
-        )
+        raise ValueError(_("“%(value)s” is not a yes/no value; use Yes or No (or 1 / 0).") % {"value": value})
+
+    def render(self, value, obj=None, **kwargs):
+        return fmt_bool(value)
+
+
+class ChoiceWidget(widgets.Widget):
+    """A choice by its label in either language or by its key; exported as its label in the reader's language.
+
+    An unknown value is passed on as it is, so the service names it in the row's error."""
+
+    def __init__(self, choices: type[models.Choices]):
+        super().__init__()
+        self.choices = choices
+
+    def lookup(self) -> dict[str, str]:
+        found = {}
+        for key, label in self.choices.choices:
+            found.update({text.lower(): key for text in _in_both_languages(label)})
+        found.update({key.lower(): key for key in self.choices.values})
+        return found
+
+    def clean(self, value, row=None, **kwargs):
+        if value is None:
+            return ""
+        text = str(value).strip()
+        return self.lookup().get(text.lower(), text)
+
+    def render(self, value, obj=None, **kwargs):
+        return fmt_choice(self.choices, value)
 
 
 class TenantBankWidget(widgets.ForeignKeyWidget):
@@ -105,6 +171,54 @@ class ListWidget(widgets.Widget):
         return "|".join(value or [])
 
 
+class ChoiceListWidget(ListWidget):
+    """A list of choices in one cell, "|"-separated: labels on export, labels or keys on import."""
+
+    def __init__(self, choices: type[models.Choices]):
+        super().__init__()
+        self.choice = ChoiceWidget(choices)
+
+    def clean(self, value, row=None, **kwargs):
+        lookup = self.choice.lookup()
+        return [lookup.get(item.lower(), item) for item in super().clean(value, row, **kwargs)]
+
+    def render(self, value, obj=None, **kwargs):
+        return "|".join(self.choice.render(item) for item in value or [])
+
+
+# Each column's header in an export, in the reader's language; an import also takes the column key.
+HEADERS = {
+    "bank": _("Bank code"),
+    "pillar": _("Pillar key"),
+    "scenario_types": _("Scenario type keys"),
+    "partners": _("Partner keys and roles"),
+    "credit_route_agency": _("Credit-reporting agency key"),
+}
+# Key columns followed, in an export, by a column of what their keys mean in the reader's language (headed by the
+# field's name: 银行, 合作支柱, 场景类型, 合作方, 断直连路径上的持牌征信机构). The import ignores those columns.
+LABELLED = ("bank", "pillar", "scenario_types", "partners", "credit_route_agency")
+# Version 2's personal-data facts that are yes/no: "not recorded" (empty) where the field allows it, else No.
+FACT_FLAGS = ("provided_to_partner", "credit_use")
+FACT_TICKS = (
+    "no_personal_data",
+    "provision_separate_consent",
+    "cross_border_separate_consent",
+    "processing_agreement",
+)
+
+
+def column_header(name: str) -> str:
+    """The header of a column in the active language."""
+    if name in HEADERS:
+        return str(HEADERS[name])
+    return str(capfirst(Initiative._meta.get_field(name).verbose_name))
+
+
+def label_header(name: str) -> str:
+    """The header of the export-only column after the key column ``name``."""
+    return str(capfirst(Initiative._meta.get_field(name).verbose_name))
+
+
 class InitiativeResource(resources.ModelResource):
     bank = fields.Field(attribute="bank", column_name="bank")
     pillar = fields.Field(attribute="pillar", column_name="pillar", widget=KeyWidget(Pillar, field="key"))
@@ -113,6 +227,8 @@ class InitiativeResource(resources.ModelResource):
     personal_data_categories = fields.Field(
         attribute="personal_data_categories", column_name="personal_data_categories", widget=ListWidget()
     )
+    # The agency's partner key; the service finds the partner and checks its kind.
+    credit_route_agency = fields.Field(column_name="credit_route_agency", widget=widgets.CharWidget())
 
     class Meta:
         model = Initiative
@@ -131,8 +247,17 @@ class InitiativeResource(resources.ModelResource):
             "personal_data_categories",
             "lawful_basis",
             "security_assessment_done",
+            "no_personal_data",
+            "provided_to_partner",
+            "provision_separate_consent",
             "cross_border_transfer",
+            "cross_border_destination",
             "transfer_mechanism",
+            "cross_border_separate_consent",
+            "credit_use",
+            "credit_route_agency",
+            "impact_assessment_on",
+            "processing_agreement",
         )
         export_order = fields
         clean_model_instances = False  # the initiative service runs the model's checks with every rule
@@ -144,8 +269,15 @@ class InitiativeResource(resources.ModelResource):
         super().__init__(**kwargs)
         self.user = user
         self.fields["bank"].widget = TenantBankWidget(user)
-        for name in ("security_assessment_done", "cross_border_transfer"):
+        for name in ("security_assessment_done", "cross_border_transfer", *FACT_FLAGS):
             self.fields[name].widget = StrictBooleanWidget()
+        for name in FACT_TICKS:
+            self.fields[name].widget = StrictBooleanWidget(empty_is_false=True)
+        self.fields["cross_border_destination"].widget = widgets.CharWidget(allow_blank=True)
+        self.fields["status"].widget = ChoiceWidget(InitiativeStatus)
+        self.fields["lawful_basis"].widget = ChoiceWidget(LawfulBasis)
+        self.fields["transfer_mechanism"].widget = ChoiceWidget(TransferMechanism)
+        self.fields["personal_data_categories"].widget = ChoiceListWidget(PersonalDataCategory)
         # A TextField gets the plain Widget, which keeps an empty XLSX cell as None: NOT NULL would fail.
         self.fields["description"].widget = widgets.CharWidget(allow_blank=True)
 
@@ -162,12 +294,55 @@ class InitiativeResource(resources.ModelResource):
     def dehydrate_partners(self, obj: Initiative) -> str:
         return "|".join(f"{link.partner.key}:{link.role}" for link in obj.partner_links.all())
 
+    def dehydrate_credit_route_agency(self, obj: Initiative) -> str:
+        return obj.credit_route_agency.key if obj.credit_route_agency_id else ""
+
+    # Each key column is followed by what its keys mean (export only; the import ignores these columns).
+    def label_bank(self, obj: Initiative) -> str:
+        return obj.bank.name
+
+    def label_pillar(self, obj: Initiative) -> str:
+        return obj.pillar.name
+
+    def label_scenario_types(self, obj: Initiative) -> str:
+        return self._list_sep().join(t.name for t in sorted(obj.scenario_types.all(), key=lambda t: t.key))
+
+    def label_partners(self, obj: Initiative) -> str:
+        return self._list_sep().join(
+            f"{link.partner.name}{self._aside(link.get_role_display())}" for link in obj.partner_links.all()
+        )
+
+    def label_credit_route_agency(self, obj: Initiative) -> str:
+        return obj.credit_route_agency.name if obj.credit_route_agency_id else ""
+
+    @staticmethod
+    def _list_sep() -> str:
+        return ", " if (translation.get_language() or "").startswith("en") else "、"
+
+    @staticmethod
+    def _aside(text: str) -> str:
+        return f" ({text})" if (translation.get_language() or "").startswith("en") else f"（{text}）"
+
+    def get_export_headers(self, selected_fields=None):
+        headers = []
+        for field in self.get_export_fields(selected_fields):
+            name = self.get_field_name(field)
+            headers.append(column_header(name))
+            if name in LABELLED:
+                headers.append(label_header(name))
+        return headers
+
     def export_resource(self, instance, selected_fields=None, **kwargs):
-        row = super().export_resource(instance, selected_fields, **kwargs)
+        row = []
+        for field in self.get_export_fields(selected_fields):
+            name = self.get_field_name(field)
+            row.append(self.export_field(field, instance, **kwargs))
+            if name in LABELLED:
+                row.append(getattr(self, f"label_{name}")(instance))
         return [escape_formula(value) for value in row]
 
     def filter_export(self, queryset, **kwargs):
-        return queryset.select_related("bank", "pillar").prefetch_related(
+        return queryset.select_related("bank", "pillar", "credit_route_agency").prefetch_related(
             "scenario_types", "partner_links__partner"
         )
 
@@ -178,6 +353,7 @@ class InitiativeResource(resources.ModelResource):
     def before_import(self, dataset, **kwargs):
         """Refuse the whole file, before any row is read: missing, unknown or repeated columns, too many rows."""
         super().before_import(dataset, **kwargs)
+        self._headers_to_keys(dataset)
         headers = [h for h in (dataset.headers or []) if h not in (None, "")]
         allowed = [f.column_name for f in self.get_import_fields()]
         problems = []
@@ -201,6 +377,30 @@ class InitiativeResource(resources.ModelResource):
         if problems:
             del dataset[0 : len(dataset)]  # the rows are not read one by one: the file is refused as it is
             raise ValueError(" ".join(str(p) for p in problems))
+
+    def get_diff_headers(self):
+        """The import preview's headers, in the reader's language."""
+        return [column_header(field.column_name) for field in self.get_import_fields()]
+
+    def _headers_to_keys(self, dataset) -> None:
+        """Headers of either language become column keys; the export-only label columns are dropped."""
+        if not dataset.headers:
+            return
+        keys: dict[str, str] = {}
+        labels: set[str] = set()
+        for field in self.get_import_fields():
+            name = field.column_name
+            for language in ("zh-hans", "en"):
+                with translation.override(language):
+                    keys.setdefault(column_header(name), name)
+                    if name in LABELLED:
+                        labels.add(label_header(name))
+        keys.update({f.column_name: f.column_name for f in self.get_import_fields()})
+        for header in [h for h in dataset.headers if isinstance(h, str) and h.strip() in labels - set(keys)]:
+            del dataset[header]
+        dataset.headers = [
+            keys.get(h.strip(), h.strip()) if isinstance(h, str) else h for h in dataset.headers
+        ]
 
     def before_import_row(self, row, **kwargs):
         super().before_import_row(row, **kwargs)
@@ -250,6 +450,8 @@ class InitiativeResource(resources.ModelResource):
                         item.partition(":") for item in ListWidget().clean(row.get(column))
                     )
                 ]
+            elif column == "credit_route_agency":
+                data["credit_route_agency"] = str(row.get(column) or "").strip() or None
             elif column in SIMPLE_FIELDS:
                 data[column] = getattr(instance, column)
         return data

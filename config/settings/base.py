@@ -208,6 +208,8 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Number grouping per language (config/formats): grouped figures read 3,438 in Chinese as in English.
+FORMAT_MODULE_PATH = ["config.formats"]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True
@@ -253,6 +255,9 @@ SCORECARD_REPORT_STALE_DAYS = env.int("SCORECARD_REPORT_STALE_DAYS", default=30)
 # Items kept in each of a report's lists (failed gates, stale scores, KPIs), most urgent first; counts cover all.
 SCORECARD_REPORT_LIST_LIMIT = env.int("SCORECARD_REPORT_LIST_LIMIT", default=1000)
 SCORECARD_REPORT_TIMEZONE = "Asia/Shanghai"
+# Rubric version 2's partner strength marks a partner's figures stale when their period ended more than this many
+# days before the scoring date (548 ≈ 18 months, RUBRIC.md "Version 2"); the value is stored with each score.
+SCORECARD_PARTNER_FIGURES_STALE_DAYS = env.int("SCORECARD_PARTNER_FIGURES_STALE_DAYS", default=548)
 SCORECARD_BASE_URL = env("SCORECARD_BASE_URL", default="")  # for links in report e-mails
 DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="scorecard@localhost")
 # Fault-injection only: seconds a score chunk waits before it commits, so a test can kill a worker mid-task.

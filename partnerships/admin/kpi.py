@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ..downloads import evidence_response
 from ..errors import ServiceError
+from ..formatting import fmt_figure
 from ..models import KPI, Evidence, KPIObservation
 from ..services.evidence import (
     evidence_create,
@@ -65,7 +66,7 @@ class KPIObservationInline(ServiceInlineMixin, TenantScopedMixin, admin.TabularI
 @admin.register(KPI)
 class KPIAdmin(ServiceAdminMixin, TenantScopedAdmin):
     inlines = [KPIObservationInline]
-    list_display = ["name", "initiative", "cost_driver", "baseline", "target", "latest_value"]
+    list_display = ["name", "initiative", "cost_driver", "baseline_value", "target_value", "latest_value"]
     list_filter = ["cost_driver", "initiative__pillar"]
     search_fields = ["name", "initiative__title", "initiative__code"]
     autocomplete_fields = ["initiative"]
@@ -77,10 +78,19 @@ class KPIAdmin(ServiceAdminMixin, TenantScopedAdmin):
     def get_inlines(self, request, obj):
         return self.inlines if obj is not None else []  # observations of a saved KPI
 
+    # Figures as every page shows them (partnerships.formatting): 1,250.5 rather than the stored 1250.5000.
+    @admin.display(description=_("baseline"), ordering="baseline")
+    def baseline_value(self, obj: KPI):
+        return fmt_figure(obj.baseline)
+
+    @admin.display(description=_("target"), ordering="target")
+    def target_value(self, obj: KPI):
+        return fmt_figure(obj.target) or "—"
+
     @admin.display(description=_("latest value"))
     def latest_value(self, obj: KPI):
         observations = sorted(obj.observations.all(), key=lambda o: o.observed_on)
-        return observations[-1].value if observations else "—"
+        return fmt_figure(observations[-1].value) if observations else "—"
 
     def _data(self, form, cleaned) -> dict:
         data = _fields(cleaned, KPI_FIELDS)

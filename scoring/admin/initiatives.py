@@ -22,6 +22,7 @@ from ..selectors import score_breakdown
 from ..services.jobs import score_job_request
 from ..services.score_charts import initiative_score_history, score_charts
 from ..services.sensitivity import score_tier_changes
+from .checklists import InitiativeChecklistAdminMixin
 
 
 class TierFilter(admin.SimpleListFilter):
@@ -39,7 +40,7 @@ class TierFilter(admin.SimpleListFilter):
         return queryset
 
 
-class ScoredInitiativeAdmin(InitiativeAdmin):
+class ScoredInitiativeAdmin(InitiativeChecklistAdminMixin, InitiativeAdmin):
     list_display = [
         *InitiativeAdmin.list_display[:-1],
         "score_total",

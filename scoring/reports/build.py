@@ -408,6 +408,8 @@ def _stale(scope: Scope, as_of: datetime.datetime) -> dict:
         "stale_reason",
         "current_score__computed_at",
         "current_score__rubric_version__rubric__code",
+        "current_score__rubric_version__rubric__name_zh_hans",
+        "current_score__rubric_version__rubric__name_en",
         "current_score__rubric_version__number",
     )[: list_limit()]
     items = [
@@ -424,6 +426,16 @@ def _stale(scope: Scope, as_of: datetime.datetime) -> dict:
             else None,
             "rubric_version": (
                 f"{r['current_score__rubric_version__rubric__code']} v{r['current_score__rubric_version__number']}"
+                if r["current_score__rubric_version__number"] is not None
+                else None
+            ),
+            # The same version by the rubric's names, for pages and files in either language.
+            "rubric": (
+                {
+                    "name_zh_hans": r["current_score__rubric_version__rubric__name_zh_hans"],
+                    "name_en": r["current_score__rubric_version__rubric__name_en"],
+                    "number": r["current_score__rubric_version__number"],
+                }
                 if r["current_score__rubric_version__number"] is not None
                 else None
             ),

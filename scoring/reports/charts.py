@@ -155,6 +155,7 @@ def stacked_bar_chart(
     rows: list[tuple[str, list[tuple[float, str, str]]]],
     *,
     legend: list[tuple[str, str]],
+    value_format=lambda v: f"{v:g}",
     width: int = 560,
     label_width: int = 180,
     row_height: int = 30,
@@ -176,10 +177,17 @@ def stacked_bar_chart(
                 continue
             w = plot_w * value / peak
             chart.rects.append(
-                Rect(_r(x), y + 5, _r(w), row_height - 10, colour, f"{label} · {seg_label}: {value:g}")
+                Rect(
+                    _r(x),
+                    y + 5,
+                    _r(w),
+                    row_height - 10,
+                    colour,
+                    f"{label} · {seg_label}: {value_format(value)}",
+                )
             )
             x += w
         total = sum(v for v, _c, _s in segments)
         chart.texts.append(Text(x0 - 6, y + row_height / 2 + 4, fit(label, label_width - 10), "end", "label"))
-        chart.texts.append(Text(_r(x + 5), y + row_height / 2 + 4, f"{total:g}", "start", "value"))
+        chart.texts.append(Text(_r(x + 5), y + row_height / 2 + 4, value_format(total), "start", "value"))
     return chart

@@ -1,4 +1,5 @@
-"""E-mail a ready report to its subscribers: a plain-text summary with the XLSX attached, once per report.
+"""E-mail a ready report to its subscribers: a plain-text summary with the XLSX attached (both in the mail's
+language), once per report.
 
 Subscribers of a bank's report are the active users with an e-mail address whose membership of that bank has
 ``receives_reports``; the all-banks report goes to active superusers who subscribe to reports in at least
@@ -76,10 +77,11 @@ def report_deliver(report_id: int, *, language: str | None = None) -> int:
             report.emailed_at = timezone.now()
             report.save(update_fields=["emailed_at", "updated_at"])
             return 0
-        with translation.override(language or settings.LANGUAGE_CODE):
+        language = language or settings.LANGUAGE_CODE
+        with translation.override(language):
             subject = report_subject(report)
             body = report_summary_text(report)
-        attachment = report_xlsx(report)
+        attachment = report_xlsx(report, language=language)  # the workbook in the mail's language
         messages = []
         for address in recipients:
             message = EmailMessage(subject=subject, body=body, to=[address])

@@ -1,130 +1,148 @@
 """CSV and XLSX downloads of a report, both produced from its payload (so they agree with the page).
 
-Both hold the same sections (``report_tables``), each a table with a stable key: in the XLSX one sheet per
-section named by its key, headers in two rows (Chinese, then English); in the CSV the sections follow one
-another, each opened by a ``# key`` line and one bilingual header row, with a blank line between. The CSV is
-UTF-8 with a byte-order mark so that Excel shows the Chinese text correctly.
-
-Text typed by users (titles, KPI names) is neutralised where a spreadsheet would read it as a formula.
+A download is in one language — the reader's (the admin's and the API's request language) or the one asked
+for (the e-mail's): headers, section titles, choices (status, reasons, concentration level), yes/no, and the
+names of pillars, scenario types, partners and gates. Keys of the payload are not shown: a Chinese file reads in
+Chinese, but for what users typed (titles, codes, KPI names and units), tier letters and the HHI. Both files hold
+the same sections (``report_tables``) in page order; in the XLSX one sheet per section, in the CSV one after
+another, each opened by a ``# title`` line. Figures follow ``partnerships.formatting`` (one format per kind, as
+on the page and in the e-mail); instants are in Asia/Shanghai.
 """
 
 from __future__ import annotations
 
-import csv
-import datetime
-import io
-import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
-
-from django.utils import timezone, translation
+from django.conf import settings
+from django.utils import translation
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
-from openpyxl import Workbook
-from openpyxl.styles import Font, PatternFill
-from openpyxl.utils import get_column_letter
 
-from partnerships.choices import InitiativeStatus
+from partnerships.choices import CostDriver, PillarKey, ScenarioGroup
+from partnerships.formatting import fmt_choice
 from scoring.models import Report
 
-from .build import STALE_REASONS
-
-LANGS = ("zh-hans", "en")
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-@dataclass
-class Table:
-    key: str
-    title: object  # a lazy translation
-    columns: list[tuple[str, object]]  # (key, lazy label)
-    rows: list[list] = field(default_factory=list)
-
-
-def _in(language: str, text) -> str:
-    with translation.override(language):
-        return str(text)
-
-
-def bilingual(text) -> tuple[str, str]:
-    return _in("zh-hans", text), _in("en", text)
-
-
-def _status_columns() -> list[tuple[str, object]]:
-    return [(s, label) for s, label in InitiativeStatus.choices]
-
-
-def _items(rows: list[dict], keys: list[str], extra: Callable[[dict], list] | None = None) -> list[list]:
-    return [[r.get(k) for k in keys] + (extra(r) if extra else []) for r in rows]
-
+from .build import STALE_OLD, STALE_REASONS
+from .render import (
+    CONCENTRATION_LEVELS,
+    GATE_REASONS,
+    STALE_LABELS,
+    pick_name,
+    rubric_version_label,
+    scope_label,
+    status_label,
+)
+from .sheets import Cell, Column, Table, tables_csv, tables_xlsx
 
 INITIATIVE_COLUMNS = [
-    ("initiative_id", _("Initiative id")),
-    ("code", _("Code")),
-    ("title", _("Title")),
-    ("bank", _("Bank")),
-    ("pillar", _("Pillar")),
+    Column("initiative_id", _("Initiative id"), "id"),
+    Column("code", _("Code")),
+    Column("title", _("Title")),
+    Column("bank", _("Bank")),
+    Column("pillar", _("Pillar")),
 ]
 
 
-def report_tables(payload: dict) -> list[Table]:
-    """The report's sections as tables, in page order."""
-    scores = payload["scores"]
-    conc = payload["concentration"]
-    stale = payload["stale"]
-    scope = payload["scope"]
-    tables: list[Table] = []
+def _pillar_names(payload: dict) -> dict[str, str]:
+    names = {p["key"]: pick_name(p, p["key"]) for p in payload.get("pillars", [])}
+    for key in PillarKey.values:
+        names.setdefault(key, str(PillarKey(key).label))
+    return names
 
-    summary = Table("summary", _("Summary"), [("item", _("Item")), ("value", _("Value"))])
-    summary.rows = [
-        ["scope", "*" if scope.get("all_banks") else scope.get("code", "")],
-        ["period_start", payload["period"]["start"]],
-        ["period_end", payload["period"]["end"]],
-        ["as_of", payload.get("as_of", "")],
-        ["initiatives", scores["initiatives"]],
-        ["scored", scores["scored"]],
-        ["unscored", scores["unscored"]],
-        ["mean_total", scores["mean_total"]],
-        ["provisional", scores["provisional"]],
-        ["failed_gates", payload["failed_gates"]["count"]],
-        ["stale_scores", stale["count"]],
-        *[[f"stale_{reason}", stale["by_reason"].get(reason, 0)] for reason in STALE_REASONS],
-        ["stale_after_days", stale["days"]],
-        ["partner_participations", conc["participations"]],
-        ["hhi", conc["hhi"]],
-        ["concentration", conc["level"]],
-        ["concentration_flagged", conc["flagged"]],
-        ["leading_partners", ", ".join(conc["leaders"])],
-        ["schema_version", payload["schema_version"]],
+
+def _initiative(row: dict, pillars: dict[str, str]) -> list:
+    pillar = row.get("pillar") or ""
+    return [
+        row.get("initiative_id"),
+        row.get("code"),
+        row.get("title"),
+        row.get("bank"),
+        pillars.get(pillar, pillar),
     ]
-    tables.append(summary)
+
+
+def _list_sep() -> str:
+    return ", " if (translation.get_language() or "").startswith("en") else "、"
+
+
+def _summary(payload: dict) -> Table:
+    scores, conc, stale = payload["scores"], payload["concentration"], payload["stale"]
+    names = {p["key"]: pick_name(p, p["key"]) for p in conc["partners"]}
+    stale_labels = {
+        reason: str(STALE_LABELS[reason]) % {"days": stale["days"]}
+        if reason == STALE_OLD
+        else STALE_LABELS[reason]
+        for reason in STALE_REASONS
+    }
+    items = [
+        (_("Scope"), scope_label(payload), "text"),
+        (_("Period start"), payload["period"]["start"], "date"),
+        (_("Period end"), payload["period"]["end"], "date"),
+        (_("Figures as of"), payload.get("as_of"), "instant"),
+        (_("Initiatives in the portfolio"), scores["initiatives"], "count"),
+        (_("Scored"), scores["scored"], "count"),
+        (_("Unscored"), scores["unscored"], "count"),
+        (_("Mean score"), scores["mean_total"], "total"),
+        (_("Provisional scores"), scores["provisional"], "count"),
+        (_("Failed gates"), payload["failed_gates"]["count"], "count"),
+        (_("Stale scores"), stale["count"], "count"),
+        *[
+            (
+                _("Stale: %(reason)s") % {"reason": stale_labels[reason]},
+                stale["by_reason"].get(reason, 0),
+                "count",
+            )
+            for reason in STALE_REASONS
+        ],
+        (_("Days after which a score is stale"), stale["days"], "count"),
+        (_("Partner participations in live initiatives"), conc["participations"], "count"),
+        (_("Partner HHI"), conc["hhi"], "hhi"),
+        (_("Concentration"), str(CONCENTRATION_LEVELS.get(conc["level"], conc["level"])), "text"),
+        (_("Highly concentrated"), conc["flagged"], "bool"),
+        (_("Leading partners"), _list_sep().join(names.get(k, k) for k in conc["leaders"]), "text"),
+        (_("Report data format"), payload["schema_version"], "id"),
+    ]
+    table = Table("summary", _("Summary"), [Column("item", _("Item")), Column("value", _("Value"))])
+    table.rows = [[str(label), Cell(value, kind)] for label, value, kind in items]
+    return table
+
+
+def report_tables(payload: dict) -> list[Table]:
+    """The report's sections as tables in the active language, in page order."""
+    scores, conc, stale = payload["scores"], payload["concentration"], payload["stale"]
+    pillars = _pillar_names(payload)
+    tables = [_summary(payload)]
 
     statuses = payload["pillar_status"]["statuses"]
-    names = {p["key"]: p for p in payload["pillars"]}
     pillar_status = Table(
         "pillar_status",
         _("Initiatives by pillar and status"),
-        [("pillar", _("Pillar")), ("name_zh_hans", _("Name (Chinese)")), ("name_en", _("Name (English)"))]
-        + [c for c in _status_columns() if c[0] in statuses]
-        + [("total", pgettext_lazy("sum of counts", "Total"))],
+        [Column("pillar", _("Pillar"))]
+        + [Column(s, status_label(s), "count") for s in statuses]
+        + [Column("total", pgettext_lazy("sum of counts", "Total"), "count")],
+        sheet=_("Pillars and status"),
     )
-    for row in payload["pillar_status"]["rows"]:
-        p = names.get(row["pillar"], {})
-        pillar_status.rows.append(
-            [row["pillar"], p.get("name_zh_hans", ""), p.get("name_en", "")]
-            + [row["counts"][s] for s in statuses]
-            + [row["total"]]
-        )
+    pillar_status.rows = [
+        [pillars.get(row["pillar"], row["pillar"])] + [row["counts"][s] for s in statuses] + [row["total"]]
+        for row in payload["pillar_status"]["rows"]
+    ]
     tables.append(pillar_status)
 
-    tiers = Table("tiers", _("Tier distribution"), [("tier", _("Tier")), ("count", _("Initiatives"))])
-    tiers.rows = [[t, n] for t, n in scores["tiers"].items()] + [["unscored", scores["unscored"]]]
+    tiers = Table(
+        "tiers",
+        _("Tier distribution"),
+        [Column("tier", _("Tier")), Column("count", _("Initiatives"), "count")],
+    )
+    tiers.rows = [[t, n] for t, n in scores["tiers"].items()] + [[str(_("Unscored")), scores["unscored"]]]
     tables.append(tiers)
 
     histogram = Table(
         "histogram",
         _("Score distribution"),
-        [("from", _("From")), ("to", _("To")), ("count", _("Initiatives"))],
+        [
+            Column("from", _("From"), "count"),
+            Column("to", _("To"), "count"),
+            Column("count", _("Initiatives"), "count"),
+        ],
     )
     histogram.rows = [[b["from"], b["to"], b["count"]] for b in scores["histogram"]]
     tables.append(histogram)
@@ -133,18 +151,26 @@ def report_tables(payload: dict) -> list[Table]:
         "top_bottom",
         _("Top and bottom five"),
         [
-            ("list", _("List")),
-            ("rank", _("Rank")),
+            Column("list", _("List")),
+            Column("rank", _("Rank"), "count"),
             *INITIATIVE_COLUMNS,
-            ("total", pgettext_lazy("score", "Total")),
-            ("tier", _("Tier")),
-            ("provisional", _("Provisional")),
+            Column("total", pgettext_lazy("score", "Total"), "total"),
+            Column("tier", _("Tier")),
+            Column("provisional", _("Provisional"), "bool"),
         ],
     )
-    keys = [k for k, _label in INITIATIVE_COLUMNS] + ["total", "tier", "provisional"]
-    for which in ("top", "bottom"):
+    for which, label in (("top", _("Highest current scores")), ("bottom", _("Lowest current scores"))):
         for rank, row in enumerate(payload["ranking"][which], start=1):
-            ranking.rows.append([which, rank] + [row.get(k) for k in keys])
+            ranking.rows.append(
+                [
+                    str(label),
+                    rank,
+                    *_initiative(row, pillars),
+                    row.get("total"),
+                    row.get("tier"),
+                    row.get("provisional"),
+                ]
+            )
     tables.append(ranking)
 
     movers = Table(
@@ -152,14 +178,16 @@ def report_tables(payload: dict) -> list[Table]:
         _("Movers since the previous report"),
         [
             *INITIATIVE_COLUMNS,
-            ("previous", _("Previous")),
-            ("current", _("Current")),
-            ("delta", pgettext_lazy("movement of a score", "Change")),
+            Column("previous", _("Previous"), "total"),
+            Column("current", _("Current"), "total"),
+            Column("delta", pgettext_lazy("movement of a score", "Change"), "delta"),
         ],
+        sheet=_("Movers"),
     )
-    movers.rows = _items(
-        payload["movers"]["items"], [k for k, _label in INITIATIVE_COLUMNS] + ["previous", "current", "delta"]
-    )
+    movers.rows = [
+        [*_initiative(m, pillars), m["previous"], m["current"], m["delta"]]
+        for m in payload["movers"]["items"]
+    ]
     tables.append(movers)
 
     failed = Table(
@@ -167,63 +195,74 @@ def report_tables(payload: dict) -> list[Table]:
         _("Failed gates"),
         [
             *INITIATIVE_COLUMNS,
-            ("total", pgettext_lazy("score", "Total")),
-            ("gate", _("Gate")),
-            ("gate_zh_hans", _("Gate (Chinese)")),
-            ("gate_en", _("Gate (English)")),
-            ("rating", _("Rating")),
-            ("threshold", _("Threshold")),
-            ("reason", _("Reason")),
+            Column("total", pgettext_lazy("score", "Total"), "total"),
+            Column("gate", _("Gate")),
+            Column("rating", _("Rating"), "rating"),
+            Column("threshold", _("Threshold"), "rating"),
+            Column("reason", _("Reason")),
         ],
     )
     for item in payload["failed_gates"]["items"]:
-        base = [item.get(k) for k, _label in INITIATIVE_COLUMNS] + [item["total"]]
         for gate in item["gates"] or [{}]:
+            reason = gate.get("reason", "")
             failed.rows.append(
                 [
-                    *base,
-                    gate.get("key", ""),
-                    gate.get("name_zh_hans", ""),
-                    gate.get("name_en", ""),
+                    *_initiative(item, pillars),
+                    item["total"],
+                    pick_name(gate, gate.get("key", "")),
                     gate.get("rating"),
                     gate.get("threshold"),
-                    gate.get("reason", ""),
+                    capfirst(str(GATE_REASONS.get(reason, reason))),
                 ]
             )
     tables.append(failed)
 
+    stale_reasons = {
+        key: str(label) % {"days": stale["days"]} if key == STALE_OLD else str(label)
+        for key, label in STALE_LABELS.items()
+    }
     stale_table = Table(
         "stale_scores",
         _("Stale scores"),
         [
             *INITIATIVE_COLUMNS,
-            ("status", _("Status")),
-            ("reason", _("Reason")),
-            ("rubric_version", _("Scored under")),
-            ("computed_at", _("Last scored")),
+            Column("status", _("Status")),
+            Column("reason", _("Reason")),
+            Column("rubric_version", _("Scored under")),
+            Column("computed_at", _("Last scored"), "instant"),
         ],
     )
-    stale_table.rows = _items(
-        stale["items"],
-        [k for k, _label in INITIATIVE_COLUMNS] + ["status", "reason", "rubric_version", "computed_at"],
-    )
+    stale_table.rows = [
+        [
+            *_initiative(i, pillars),
+            status_label(i["status"]),
+            stale_reasons.get(i["reason"], i["reason"]),
+            rubric_version_label(i),
+            i.get("computed_at"),
+        ]
+        for i in stale["items"]
+    ]
     tables.append(stale_table)
 
     coverage = Table(
         "scenario_coverage",
         _("Scenario coverage"),
         [
-            ("scenario_type", _("Scenario type")),
-            ("name_zh_hans", _("Name (Chinese)")),
-            ("name_en", _("Name (English)")),
-            ("pillar", _("Pillar")),
-            ("group", _("Group")),
-            ("live", _("Live initiatives")),
-            ("gap", _("Gap")),
+            Column("scenario_type", _("Scenario type")),
+            Column("pillar", _("Pillar")),
+            Column("group", _("Group")),
+            Column("live", _("Live initiatives"), "count"),
+            Column("gap", _("Gap"), "bool"),
         ],
     )
     coverage.rows = [
-        [t["key"], t["name_zh_hans"], t["name_en"], t["pillar"], t["group"], t["live"], not t["live"]]
+        [
+            pick_name(t, t["key"]),
+            pillars.get(t["pillar"], t["pillar"]),
+            fmt_choice(ScenarioGroup, t["group"]),
+            t["live"],
+            not t["live"],
+        ]
         for t in payload["coverage"]["scenario_types"]
     ]
     tables.append(coverage)
@@ -232,152 +271,99 @@ def report_tables(payload: dict) -> list[Table]:
         "pillar_coverage",
         _("Pillar coverage"),
         [
-            ("pillar", _("Pillar")),
-            ("live_initiatives", _("Live initiatives")),
-            ("scenario_types", _("Scenario types")),
-            ("covered", _("Scenario types with a live initiative")),
+            Column("pillar", _("Pillar")),
+            Column("live_initiatives", _("Live initiatives"), "count"),
+            Column("scenario_types", _("Scenario types"), "count"),
+            Column("covered", _("Scenario types with a live initiative"), "count"),
         ],
     )
-    pillar_coverage.rows = _items(
-        payload["coverage"]["pillars"], ["pillar", "live_initiatives", "scenario_types", "covered"]
-    )
+    pillar_coverage.rows = [
+        [pillars.get(p["pillar"], p["pillar"]), p["live_initiatives"], p["scenario_types"], p["covered"]]
+        for p in payload["coverage"]["pillars"]
+    ]
     tables.append(pillar_coverage)
 
     kpi_pillars = Table(
         "kpi_by_pillar",
         _("KPI attainment by pillar"),
         [
-            ("pillar", _("Pillar")),
-            ("kpis", _("KPIs")),
-            ("counted", _("Counted")),
-            ("mean_attainment", _("Mean attainment")),
+            Column("pillar", _("Pillar")),
+            Column("kpis", _("KPIs"), "count"),
+            Column("counted", _("Counted"), "count"),
+            Column("mean_attainment", _("Mean attainment"), "fraction"),
         ],
     )
-    kpi_pillars.rows = _items(payload["kpis"]["by_pillar"], ["pillar", "kpis", "counted", "mean_attainment"])
+    kpi_pillars.rows = [
+        [pillars.get(p["pillar"], p["pillar"]), p["kpis"], p["counted"], p["mean_attainment"]]
+        for p in payload["kpis"]["by_pillar"]
+    ]
     tables.append(kpi_pillars)
 
     kpis = Table(
         "kpis",
         _("KPI attainment"),
         [
-            ("kpi_id", _("KPI id")),
-            ("name", _("KPI")),
-            ("unit", _("Unit")),
-            ("cost_driver", _("Cost driver")),
+            Column("kpi_id", _("KPI id"), "id"),
+            Column("name", _("KPI")),
+            Column("unit", _("Unit")),
+            Column("cost_driver", _("Cost driver")),
             *INITIATIVE_COLUMNS,
-            ("baseline", _("Baseline")),
-            ("target", _("Target")),
-            ("latest", _("Latest")),
-            ("latest_on", _("Observed on")),
-            ("attainment", _("Attainment")),
+            Column("baseline", _("Baseline"), "figure"),
+            Column("target", _("Target"), "figure"),
+            Column("latest", _("Latest"), "figure"),
+            Column("latest_on", _("Observed on"), "date"),
+            Column("attainment", _("Attainment"), "fraction"),
         ],
     )
-    kpis.rows = _items(
-        payload["kpis"]["items"],
-        ["kpi_id", "name", "unit", "cost_driver"]
-        + [k for k, _label in INITIATIVE_COLUMNS]
-        + ["baseline", "target", "latest", "latest_on", "attainment"],
-    )
+    kpis.rows = [
+        [
+            k["kpi_id"],
+            k["name"],
+            k["unit"],
+            fmt_choice(CostDriver, k["cost_driver"]),
+            *_initiative(k, pillars),
+            k["baseline"],
+            k["target"],
+            k["latest"],
+            k["latest_on"],
+            k["attainment"],
+        ]
+        for k in payload["kpis"]["items"]
+    ]
     tables.append(kpis)
 
     partners = Table(
         "partners",
         _("Partner concentration"),
         [
-            ("partner", _("Partner")),
-            ("name_zh_hans", _("Name (Chinese)")),
-            ("name_en", _("Name (English)")),
-            ("participations", _("Participations in live initiatives")),
-            ("share", _("Share (%)")),
-            ("leader", _("Leading partner")),
+            Column("partner", _("Partner")),
+            Column("participations", _("Participations in live initiatives"), "count"),
+            Column("share", _("Share"), "percent"),
+            Column("leader", _("Leading partner"), "bool"),
         ],
     )
     partners.rows = [
-        [
-            p["key"],
-            p["name_zh_hans"],
-            p["name_en"],
-            p["participations"],
-            p["share"],
-            p["key"] in conc["leaders"],
-        ]
+        [pick_name(p, p["key"]), p["participations"], p["share"], p["key"] in conc["leaders"]]
         for p in conc["partners"]
     ]
     tables.append(partners)
     return tables
 
 
-_INSTANT = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?([+-]\d\d:\d\d|Z)$")
+def _language(language: str | None) -> str:
+    return language or translation.get_language() or settings.LANGUAGE_CODE
 
 
-def local_time(value):
-    """An instant stored in the payload (ISO 8601, UTC) in the site's time zone (Asia/Shanghai), as the admin shows
-    it: ``2024-11-18 08:00:00 +08:00``. Anything else is returned as it is."""
-    if isinstance(value, str) and _INSTANT.match(value):
-        instant = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
-        local = timezone.localtime(instant)
-        offset = local.strftime("%z")
-        return f"{local:%Y-%m-%d %H:%M:%S} {offset[:3]}:{offset[3:]}"
-    return value
+def report_csv(report: Report, *, language: str | None = None) -> bytes:
+    """Every section, one after another, in one UTF-8 (with BOM) CSV file, in ``language`` (default: the active one)."""
+    with translation.override(_language(language)):
+        return tables_csv(report_tables(report.payload))
 
 
-def _safe(value):
-    """Text that a spreadsheet would take for a formula gets a leading apostrophe (OWASP CSV injection); an instant
-    is written in the site's time zone."""
-    value = local_time(value)
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
-
-
-def _header(label) -> str:
-    zh, en = bilingual(label)
-    return en if zh == en else f"{zh} / {en}"
-
-
-def report_csv(report: Report) -> bytes:
-    """Every section, one after another, in one UTF-8 (with BOM) CSV file."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    for i, table in enumerate(report_tables(report.payload)):
-        if i:
-            writer.writerow([])
-        zh, en = bilingual(table.title)
-        writer.writerow([f"# {table.key}", zh, en])
-        writer.writerow([_header(label) for _key, label in table.columns])
-        for row in table.rows:
-            writer.writerow(["" if v is None else _safe(v) for v in row])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
-
-
-HEADER_FONT = Font(bold=True)
-HEADER_FILL = PatternFill("solid", fgColor="EEEEEE")
-
-
-def report_xlsx(report: Report) -> bytes:
-    """One sheet per section (named by its key), Chinese header row then English header row."""
-    wb = Workbook()
-    wb.remove(wb.active)
-    for table in report_tables(report.payload):
-        ws = wb.create_sheet(title=table.key[:31])
-        for col, (_key, label) in enumerate(table.columns, start=1):
-            zh, en = bilingual(label)
-            for row_index, text in ((1, zh), (2, en)):
-                cell = ws.cell(row=row_index, column=col, value=text)
-                cell.font = HEADER_FONT
-                cell.fill = HEADER_FILL
-            ws.column_dimensions[get_column_letter(col)].width = min(max(len(en), len(zh) * 2, 8) + 2, 48)
-        for r, row in enumerate(table.rows, start=3):
-            for c, value in enumerate(row, start=1):
-                cell = ws.cell(row=r, column=c)
-                value = local_time(value)
-                cell.value = value
-                if isinstance(value, str):
-                    cell.data_type = "s"  # never a formula, whatever the text starts with
-        ws.freeze_panes = "A3"
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    return buffer.getvalue()
+def report_xlsx(report: Report, *, language: str | None = None) -> bytes:
+    """One sheet per section, in ``language`` (default: the active one)."""
+    with translation.override(_language(language)):
+        return tables_xlsx(report_tables(report.payload))
 
 
 def report_filename(report: Report, extension: str) -> str:

@@ -14,9 +14,10 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 from partnerships.choices import InitiativeStatus, PillarKey
+from partnerships.formatting import fmt_count, fmt_hhi, fmt_percent
 
 from . import charts
 from .build import STALE_NEVER, STALE_OLD, STALE_OUTDATED
@@ -33,6 +34,7 @@ STALE_LABELS = {
 GATE_REASONS = {
     "unrated": gettext_lazy("not rated"),
     "below threshold": gettext_lazy("rated below the threshold"),
+    "missing": gettext_lazy("missing data"),
 }
 CONCENTRATION_LEVELS = {
     "none": gettext_lazy("No partner participations in live initiatives"),
@@ -51,6 +53,18 @@ def pick_name(item: dict, fallback: str = "") -> str:
     if _english():
         return item.get("name_en") or item.get("name_zh_hans") or fallback
     return item.get("name_zh_hans") or item.get("name_en") or fallback
+
+
+def rubric_version_label(item: dict) -> str:
+    """The rubric version an item was scored under, by the rubric's name in the active language (场景合作评分表
+    第 2 版 / Scenario rubric v2); a payload from before names were kept gives its stored "code vN"."""
+    rubric = item.get("rubric")
+    if not rubric:
+        return item.get("rubric_version") or ""
+    return pgettext("rubric and its version number", "%(rubric)s v%(number)s") % {
+        "rubric": pick_name(rubric),
+        "number": rubric["number"],
+    }
 
 
 def status_label(status: str) -> str:
@@ -94,12 +108,14 @@ def _charts(payload: dict, pillar_names: dict[str, str]) -> dict[str, charts.Cha
         [(t, n, charts.TIER_COLOURS[t]) for t, n in scores["tiers"].items()]
         + [(_("Unscored"), scores["unscored"], charts.MUTED)],
         note=_("Initiatives in the portfolio by tier of their current score."),
+        value_format=fmt_count,
     )
     histogram = charts.column_chart(
         "histogram",
         _("Score distribution"),
         [(f"{b['from']}–{b['to']}", b["count"], charts.PALETTE[0]) for b in scores["histogram"]],
         width=560,
+        value_format=fmt_count,
         note=_("Current totals in 10-point buckets (the last bucket includes 100)."),
     )
     statuses = payload["pillar_status"]["statuses"]
@@ -117,6 +133,7 @@ def _charts(payload: dict, pillar_names: dict[str, str]) -> dict[str, charts.Cha
         "pillars",
         _("Pillar coverage"),
         pillar_rows,
+        value_format=fmt_count,
         legend=[(charts.STATUS_COLOURS.get(s, charts.MUTED), status_label(s)) for s in statuses],
         note=_("Initiatives per pillar by status; a pillar with no live initiative is a coverage gap."),
     )
@@ -127,7 +144,7 @@ def _charts(payload: dict, pillar_names: dict[str, str]) -> dict[str, charts.Cha
             pick_name(p, p["key"]),
             p["share"],
             charts.ALERT if p["key"] in leaders else charts.PALETTE[3],
-            f"{p['share']:.1f}%",
+            fmt_percent(p["share"]),
         )
         for p in conc["partners"]
     ]
@@ -137,7 +154,7 @@ def _charts(payload: dict, pillar_names: dict[str, str]) -> dict[str, charts.Cha
         partner_bars,
         max_value=100,
         note=_("HHI %(hhi)s (flagged above %(threshold)s).")
-        % {"hhi": f"{round(conc['hhi']):,}", "threshold": f"{conc['threshold']:,}"},
+        % {"hhi": fmt_hhi(conc["hhi"]), "threshold": fmt_hhi(conc["threshold"])},
     )
     return {"tiers": tiers, "histogram": histogram, "pillars": pillars, "partners": partners}
 
@@ -218,7 +235,11 @@ def report_context(payload: dict) -> dict:
         "stale": stale,
         "stale_counts": [(stale_reasons[k], n) for k, n in stale["by_reason"].items()],
         "stale_items": [
-            {**i, "reason_label": stale_reasons.get(i["reason"], i["reason"])}
+            {
+                **i,
+                "reason_label": stale_reasons.get(i["reason"], i["reason"]),
+                "rubric_version_label": rubric_version_label(i),
+            }
             for i in with_pillar(stale["items"][:STALE_SHOWN])
         ],
         "stale_note": truncation_note(

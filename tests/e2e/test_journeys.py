@@ -237,7 +237,7 @@ def test_manager_reads_weekly_report_and_downloads_xlsx(private_broker, taxonomy
     download.save_as(saved)
     workbook = load_workbook(saved, read_only=True)
     assert len(workbook.sheetnames) >= 3, workbook.sheetnames
-    assert "partners" in workbook.sheetnames
+    assert "Partner concentration" in workbook.sheetnames  # sheets named in the reader's language
 
 
 def test_language_switch_on_login_page(live_server, new_page, shot):

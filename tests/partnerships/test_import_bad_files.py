@@ -429,7 +429,7 @@ def test_formula_cells_import_as_text_and_export_escaped(analyst):
     exported = list(csv.DictReader(io.StringIO(_export(analyst, CSV_FORMAT).decode("utf-8-sig"))))
     for row in exported:
         for column in ("title", "description"):
-            assert row[column] == "'" + DANGEROUS[row["code"]]  # a spreadsheet shows it as text
+            assert row[column.capitalize()] == "'" + DANGEROUS[row["Code"]]  # a spreadsheet shows it as text
 
     book = openpyxl.load_workbook(io.BytesIO(_export(analyst, XLSX_FORMAT)))
     cells = [cell for row in book.active.iter_rows() for cell in row]
@@ -464,12 +464,12 @@ def test_chinese_and_emoji_round_trip_through_import_and_export(analyst):
     assert dict(Initiative.objects.values_list("code", "title")) == UNICODE_TITLES
 
     csv_body = _export(analyst, CSV_FORMAT).decode("utf-8-sig")
-    assert {r["code"]: r["title"] for r in csv.DictReader(io.StringIO(csv_body))} == UNICODE_TITLES
+    assert {r["Code"]: r["Title"] for r in csv.DictReader(io.StringIO(csv_body))} == UNICODE_TITLES
     xlsx = _export(analyst, XLSX_FORMAT)
     sheet = openpyxl.load_workbook(io.BytesIO(xlsx)).active
     header = [c.value for c in next(sheet.iter_rows())]
     exported = {
-        r[header.index("code")]: r[header.index("title")] for r in sheet.iter_rows(2, values_only=True)
+        r[header.index("Code")]: r[header.index("Title")] for r in sheet.iter_rows(2, values_only=True)
     }
     assert exported == UNICODE_TITLES
 

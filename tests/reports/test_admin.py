@@ -53,7 +53,7 @@ def test_viewer_lists_and_reads_only_their_banks_report(reports, client_for):
 
     xlsx = client.get(_routes(r["A"])["xlsx"])
     assert xlsx.status_code == 200 and "bank-a" in xlsx["Content-Disposition"]
-    assert "partners" in load_workbook(io.BytesIO(xlsx.content)).sheetnames
+    assert "合作方集中度" in load_workbook(io.BytesIO(xlsx.content)).sheetnames  # in the reader's language
     csv = client.get(_routes(r["A"])["csv"])
     assert csv.status_code == 200 and csv["Content-Type"].startswith("text/csv")
     printable = client.get(_routes(r["A"])["print"])

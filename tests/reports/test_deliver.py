@@ -42,12 +42,13 @@ def test_ready_report_is_mailed_to_subscribers_with_the_xlsx(subscribers):
     message = mail.outbox[0]
     assert "2024-11-11" in message.subject and "2024-11-17" in message.subject
     hhi_line = next(line for line in message.body.splitlines() if "HHI" in line)
-    # 3437.5 as an integer (grouped as the locale groups: zh_Hans by 10⁴, so no separator here), after a
-    # full-width colon.
-    assert "HHI：3438（" in hhi_line, hhi_line
+    # 3437.5 as an integer with the thousands separator (config/formats: grouped by three in Chinese too, as in
+    # the attached workbook), after a full-width colon.
+    assert "HHI：3,438（" in hhi_line, hhi_line
     (name, content, mimetype), *rest = message.attachments
     assert not rest and name == "weekly_portfolio-bank-a-2024-11-11.xlsx" and mimetype == XLSX
-    assert "partners" in load_workbook(io.BytesIO(content)).sheetnames
+    # The workbook in the mail's language.
+    assert "合作方集中度" in load_workbook(io.BytesIO(content)).sheetnames
     report.refresh_from_db()
     assert report.emailed_at is not None
 
