@@ -198,7 +198,7 @@ def test_analyst_records_rates_and_manager_approves_in_chinese(workers, new_page
     panel = manager.locator(".score-panel")
     score = Score.objects.get(initiative=initiative)
     expect(panel.locator("p strong").first).to_have_text(str(score.total))
-    partner_row = panel.locator("tbody tr", has_text="合作方实力")
+    partner_row = panel.locator("table.score-breakdown tbody tr", has_text="合作方实力")
     expect(partner_row).to_have_count(1)
     expect(partner_row).to_contain_text("腾讯")
     shot(manager, "initiative-scored")
