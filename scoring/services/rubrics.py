@@ -86,7 +86,7 @@ def _punctuation_only(version: RubricVersion, body: dict) -> bool:
         gate = None if f["gate"] is None else Decimal(str(f["gate"]))
         scoring = (c.weight, c.scale_min, c.scale_max, c.gate_threshold if c.is_gate else None, c.source)
         if scoring != (Decimal(str(f["weight"])), *f["scale"], gate, f["source"]) or (
-            c.computed_from != f["computed_from"]
+            (c.computed_from, c.capped_by) != (f["computed_from"], f.get("capped_by", ""))
         ):
             return False
         mine = _texts((c.name_zh_hans, c.name_en), (c.description_zh_hans, c.description_en), c.levels)
@@ -200,6 +200,18 @@ def _criterion(raw, path: Path, problems: list[str]) -> dict | None:
     if source == CriterionSource.RATED and computed_from:
         problems.append(f"{_where(path, key, 'computed_from')}: only computed criteria name a source")
     out["source"], out["computed_from"] = source, computed_from
+    capped_by = raw.get("capped_by") or ""
+    if capped_by:
+        # Only present in the parsed body when set, so the checksums of files without it do not change.
+        from ..caps import CAPS
+
+        if capped_by not in CAPS:
+            problems.append(
+                f"{_where(path, key, 'capped_by')}: must be one of {', '.join(CAPS)} (got {capped_by!r})"
+            )
+        if source != CriterionSource.RATED:
+            problems.append(f"{_where(path, key, 'capped_by')}: only a rated criterion is capped by facts")
+        out["capped_by"] = capped_by
     return out
 
 
@@ -367,6 +379,7 @@ def rubrics_load(*, directory: Path = RUBRIC_DIR, user=None, publish: bool = Tru
                         gate_threshold=None if c["gate"] is None else Decimal(str(c["gate"])),
                         source=c["source"],
                         computed_from=c["computed_from"],
+                        capped_by=c.get("capped_by", ""),
                         position=i,
                     )
                     for i, c in enumerate(body["criteria"])
@@ -447,6 +460,7 @@ CRITERION_FIELDS = (
     "gate_threshold",
     "source",
     "computed_from",
+    "capped_by",
     "position",
 )
 
