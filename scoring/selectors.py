@@ -1,12 +1,16 @@
-"""Reads of the scoring app (selectors): scores with their breakdowns, current scores, jobs for a user."""
+"""Reads of the scoring app (selectors): scores with their breakdowns, assessments waiting for a user."""
 
 from __future__ import annotations
 
+from django.db.models import QuerySet
 from django.utils.translation import get_language
+
+from partnerships.tenancy import is_system
 
 from .choices import AssessmentStatus
 from .describe import describe_computed
-from .models import RubricVersion, Score
+from .models import Assessment, RubricVersion, Score
+from .services.assessments import APPROVE_ROLE, RATE_ROLE
 from .services.compute import version_bundle
 
 
@@ -44,3 +48,30 @@ def score_breakdown(score: Score) -> dict:
         else "",
         "engine_version": stored.get("engine_version"),
     }
+
+
+# --- Assessments waiting for a user ---------------------------------------------------------------------------
+# The rules are the assessment services' (scoring.services.assessments): the same roles, the same states, and the
+# four-eyes filter, which the approval service itself applies to the assessment it locks.
+
+
+def assessments_four_eyes(queryset: QuerySet, user) -> QuerySet:
+    """The assessments of ``queryset`` the user neither wrote nor rated: the only ones they may approve."""
+    return queryset.exclude(author_id=user.pk).exclude(raters=user.pk)
+
+
+def assessments_to_rate(user) -> QuerySet:
+    """Drafts (new, or returned with a reason) the user may rate and edit: the analyst role in their bank."""
+    if is_system(user):
+        return Assessment.objects.none()
+    return Assessment.objects.for_user(user, min_role=RATE_ROLE).filter(status=AssessmentStatus.DRAFT)
+
+
+def assessments_to_approve(user) -> QuerySet:
+    """Submitted assessments the user may approve now: a manager of the bank who neither wrote nor rated them."""
+    if is_system(user):
+        return Assessment.objects.none()
+    submitted = Assessment.objects.for_user(user, min_role=APPROVE_ROLE).filter(
+        status=AssessmentStatus.SUBMITTED
+    )
+    return assessments_four_eyes(submitted, user)

@@ -25,7 +25,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from partnerships.errors import Conflict, FieldErrors, Forbidden, Invalid
+from partnerships.errors import Conflict, FieldErrors, Forbidden, Invalid, NotFound
 from partnerships.models import Initiative
 from partnerships.tenancy import actor_has_bank_role, is_system, require_bank_role
 
@@ -285,7 +285,7 @@ def may_approve(user, assessment: Assessment) -> bool:
     """Whether the user could approve the assessment now (the admin shows the button only then)."""
     try:
         _check_approver(user, assessment)
-    except (Forbidden, Conflict):
+    except (Forbidden, Conflict, NotFound):  # NotFound: another bank's assessment
         return False
     return assessment.status == AssessmentStatus.SUBMITTED
 
@@ -299,9 +299,11 @@ def _check_approver(user, assessment: Assessment) -> None:
         min_role=APPROVE_ROLE,
         message=_("Only a manager of this bank can approve assessments."),
     )
-    if assessment.author_id == user.pk:
-        raise Forbidden(_("An assessment is approved by someone other than its author (four eyes)."))
-    if assessment.raters.filter(pk=user.pk).exists():
+    from ..selectors import assessments_four_eyes  # the selectors read with this module's roles
+
+    if not assessments_four_eyes(Assessment.objects.filter(pk=assessment.pk), user).exists():
+        if assessment.author_id == user.pk:
+            raise Forbidden(_("An assessment is approved by someone other than its author (four eyes)."))
         raise Forbidden(_("You rated this assessment, so someone else approves it (four eyes)."))
 
 
