@@ -379,6 +379,7 @@ def _failed_gates(scope: Scope) -> dict:
                 "rating": gate.get("rating"),
                 "threshold": gate.get("threshold"),
                 "reason": gate.get("reason", ""),
+                **({"missing": gate["missing"]} if gate.get("missing") else {}),
             }
             for gate in row["score__failed_gates"] or []
         ]

@@ -24,8 +24,8 @@ from scoring.models import Report
 from .build import STALE_OLD, STALE_REASONS
 from .render import (
     CONCENTRATION_LEVELS,
-    GATE_REASONS,
     STALE_LABELS,
+    gate_reason_text,
     pick_name,
     rubric_version_label,
     scope_label,
@@ -204,7 +204,6 @@ def report_tables(payload: dict) -> list[Table]:
     )
     for item in payload["failed_gates"]["items"]:
         for gate in item["gates"] or [{}]:
-            reason = gate.get("reason", "")
             failed.rows.append(
                 [
                     *_initiative(item, pillars),
@@ -212,7 +211,7 @@ def report_tables(payload: dict) -> list[Table]:
                     pick_name(gate, gate.get("key", "")),
                     gate.get("rating"),
                     gate.get("threshold"),
-                    capfirst(str(GATE_REASONS.get(reason, reason))),
+                    capfirst(gate_reason_text(gate)),
                 ]
             )
     tables.append(failed)

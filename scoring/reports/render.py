@@ -36,6 +36,19 @@ GATE_REASONS = {
     "below threshold": gettext_lazy("rated below the threshold"),
     "missing": gettext_lazy("missing data"),
 }
+
+
+def gate_reason_text(gate: dict) -> str:
+    """Why a gate failed, in the active language; a version 2 gate failing for missing data names it."""
+    reason = gate.get("reason", "")
+    label = str(GATE_REASONS.get(reason, reason))
+    if reason == "missing" and gate.get("missing"):
+        from ..missing import missing_labels
+
+        return f"{label}{pgettext('label separator', ': ')}{missing_labels(gate['missing'])}"
+    return label
+
+
 CONCENTRATION_LEVELS = {
     "none": gettext_lazy("No partner participations in live initiatives"),
     "low": gettext_lazy("Unconcentrated"),
@@ -194,7 +207,7 @@ def report_context(payload: dict) -> dict:
             {
                 **g,
                 "name": pick_name(g, g["key"]),
-                "reason_label": str(GATE_REASONS.get(g["reason"], g["reason"])),
+                "reason_label": gate_reason_text(g),
             }
             for g in item["gates"]
         ]

@@ -38,3 +38,14 @@ def test_a_list_joins_with_the_languages_separator():
         )
     with translation.override("en"):
         assert missing_labels(["KPIs", "partners"]) == "KPIs, partners"
+
+
+def test_a_report_names_what_a_failed_gate_lacked():
+    from scoring.reports.render import gate_reason_text
+
+    gate = {"reason": "missing", "missing": ["credit_use"]}
+    with translation.override("zh-hans"):
+        assert gate_reason_text(gate) == "数据缺失：信用相关信息是否用于授信决策"
+        assert gate_reason_text({"reason": "unrated"}) == "未打分"
+    with translation.override("en"):
+        assert gate_reason_text(gate) == "missing data: whether credit-related data is used for credit decisions"
