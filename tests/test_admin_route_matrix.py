@@ -7,8 +7,9 @@ rebuild, the user password page, the admin and app indexes). The visitors:
 
 * anonymous — sent to the login page;
 * bank A's viewer, analyst and manager — viewers read, analysts and managers also edit the initiative side
-  (initiatives, KPIs, evidence, assessments); nobody but a superuser edits banks, memberships, partners, the
-  taxonomy or rubrics, and scores, score jobs and reports are read-only;
+  (initiatives, KPIs, evidence, assessments) and their bank's due diligence on partners; nobody but a superuser
+  edits banks, memberships, partners (with their licences and figures), the taxonomy or rubrics, and scores,
+  score jobs and reports are read-only;
 * bank B's manager — bank A's objects do not exist for them: absent from lists, "doesn't exist" (redirect to
   the admin index) on change / delete pages, 404 on history and the custom views;
 * a superuser — every page, except adding or deleting rubrics and rubric versions (they arrive as files or
@@ -49,6 +50,7 @@ from rest_framework.authtoken.models import Token, TokenProxy
 
 from partnerships.models import Membership, PartnerMetric, Pillar, ScenarioType
 from partnerships.services.evidence import evidence_create
+from partnerships.services.partners import due_diligence_create
 from scoring.models import Rubric, RubricVersion, Score
 from scoring.reports.services import report_generate
 from scoring.services.assessments import assessment_create
@@ -127,6 +129,14 @@ MODELS = {
     "partnerships.initiative": ("view", "edit", "edit", "B: edit", "edit"),
     "partnerships.kpi": ("view", "edit", "edit", "B: edit", "edit"),
     "partnerships.evidence": ("view", "edit", "edit", "B: edit", "edit"),
+    # a bank's due diligence on a partner: history, so never deleted (the next review is a new record)
+    "partnerships.partnerduediligence": (
+        "view",
+        "edit, no delete",
+        "edit, no delete",
+        "B: edit, no delete",
+        "edit, no delete",
+    ),
     "scoring.assessment": (
         "view",
         "edit, no delete",
@@ -240,6 +250,22 @@ CUSTOM = [
         "evidence",
         ("login", "ok", "ok", "ok", "404", "ok"),
     ),
+    # The regulatory checklist page: members read it, analysts and managers answer (an empty body changes
+    # nothing and comes back to the page); bank B never finds it.
+    (
+        "initiative checklist",
+        "GET",
+        "admin:partnerships_initiative_checklist",
+        "initiative",
+        ("login", "ok", "ok", "ok", "404", "ok"),
+    ),
+    (
+        "initiative checklist save",
+        "POST",
+        "admin:partnerships_initiative_checklist",
+        "initiative",
+        ("login", "denied", "ok", "ok", "404", "ok"),
+    ),
     # The assessment's buttons, with an empty body on a draft without ratings: every member is refused by the
     # service (a viewer for their role, the others because nothing is rated or submitted yet); bank B never
     # finds it.
@@ -325,6 +351,17 @@ def world(two_banks, settings, tmp_path) -> World:
         },
     )
     assessment = assessment_create(user=analyst, initiative=initiative, note=f"{MARKER} assessment")
+    due_diligence = due_diligence_create(
+        user=analyst,
+        data={
+            "bank": banks["A"].pk,
+            "partner": "tencent",
+            "answers": {f"{MARKER} 问题": "是"},
+            "inherent_risk_tier": "medium",
+            "performed_on": WEEK,
+            "next_due": WEEK + datetime.timedelta(days=365),
+        },
+    )
     score_initiatives(bank_id=banks["A"].pk, initiative_ids=[initiative.pk])
     job = score_job_create(requested_by=analyst, bank_id=banks["A"].pk, initiative_ids=[initiative.pk])
     report = report_generate(bank_id=banks["A"].pk, period_start=WEEK, deliver=False)
@@ -337,6 +374,7 @@ def world(two_banks, settings, tmp_path) -> World:
         "partnerships.initiative": initiative,
         "partnerships.kpi": kpi,
         "partnerships.evidence": evidence,
+        "partnerships.partnerduediligence": due_diligence,
         "scoring.assessment": assessment,
         "scoring.score": Score.objects.filter(initiative=initiative).latest("computed_at"),
         "scoring.scorejob": job,
@@ -461,6 +499,8 @@ def _custom_args(spec: str | None, world: World) -> list:
         return [world.objects[f"{'partnerships' if kind == 'evidence' else 'scoring'}.{kind}"].pk]
     if kind == "report":
         return [world.objects["scoring.report"].pk, *([extra] if extra else [])]
+    if kind == "initiative":
+        return [world.objects["partnerships.initiative"].pk]
     raise AssertionError(spec)
 
 

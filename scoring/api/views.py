@@ -49,6 +49,7 @@ from ..services.rubrics import (
     rubric_version_publish,
     rubric_version_update,
 )
+from .checklists import InitiativeChecklistMixin, SavedInitiativeSerializer
 from .filters import (
     AssessmentFilter,
     CriterionFilter,
@@ -133,21 +134,21 @@ _WRITE_ERRORS = errors(400, 409)
     create=extend_schema(
         summary=_("Record an initiative"),
         description=_("Needs the analyst role in the bank. Partners and scenario types are given by key."),
-        responses={201: ScoredInitiativeSerializer, **_WRITE_ERRORS},
+        responses={201: SavedInitiativeSerializer, **_WRITE_ERRORS},
     ),
     update=extend_schema(
         summary=_("Replace an initiative"),
         description=_("Moving it to another bank needs the analyst role in both banks."),
-        responses={200: ScoredInitiativeSerializer, **_WRITE_ERRORS},
+        responses={200: SavedInitiativeSerializer, **_WRITE_ERRORS},
     ),
     partial_update=extend_schema(
         summary=_("Change some fields of an initiative"),
         description=_("Partners and scenario types, when given, replace the current lists."),
-        responses={200: ScoredInitiativeSerializer, **_WRITE_ERRORS},
+        responses={200: SavedInitiativeSerializer, **_WRITE_ERRORS},
     ),
     destroy=extend_schema(summary=_("Delete an initiative"), responses={204: None, **errors(409)}),
 )
-class ScoredInitiativeViewSet(InitiativeViewSet):
+class ScoredInitiativeViewSet(InitiativeChecklistMixin, InitiativeViewSet):
     serializer_class = ScoredInitiativeSerializer
     filterset_class = ScoredInitiativeFilter
     ordering_fields = [*InitiativeViewSet.ordering_fields, "score_total"]

@@ -1,8 +1,9 @@
 """Seeding the scoring side of the demo: default rubrics, the illustrative assessments, scores for all.
 
-Runs inside seed_demo's transaction (through the demo_data_seeded signal) and is idempotent: rubrics load by
-checksum, an assessment is created only when the initiative has none by its author, and a score job is asked
-for only when some demo initiative has no score and no rubric was just published (publishing re-scores).
+Runs inside seed_demo's transaction (through the demo_data_seeded signal) and is idempotent: rubrics and the
+regulatory checklists load by checksum, an assessment is created only when the initiative has none by its author,
+and a score job is asked for only when some demo initiative has no score and no rubric was just published
+(publishing re-scores).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from partnerships.models import Initiative
 from ..choices import AssessmentStatus, CriterionSource, VersionStatus
 from ..models import Assessment, Criterion, CurrentScore
 from .assessments import assessment_approve, assessment_create, assessment_set_ratings, assessment_submit
+from .checklists import checklists_load
 from .jobs import score_job_request
 from .rubrics import rubrics_load
 
@@ -87,10 +89,13 @@ def _load_assessments(path: Path) -> int:
 
 def demo_scoring_seed(*, demo: bool, assessments_path: Path = DEMO_ASSESSMENTS) -> list[str]:
     report = rubrics_load()
+    checklists = checklists_load()  # reference data like the rubrics: the regulatory checklist per pillar
     # Lines for seed_demo's summary, in the command's language like the rest of it.
     lines = [
         _("rubrics: %(created)d loaded and published, %(unchanged)d unchanged")
-        % {"created": len(report.created), "unchanged": len(report.unchanged)}
+        % {"created": len(report.created), "unchanged": len(report.unchanged)},
+        _("regulatory checklists: %(created)d loaded, %(unchanged)d unchanged")
+        % {"created": len(checklists.created), "unchanged": len(checklists.unchanged)},
     ]
     if not demo:
         return lines
