@@ -40,6 +40,7 @@ from partnerships.api.views import (
     BankViewSet,
     EvidenceViewSet,
     KPIViewSet,
+    PartnerDueDiligenceViewSet,
     PillarViewSet,
     TechPartnerViewSet,
     ThrottleRefusalsMixin,
@@ -174,6 +175,7 @@ class ApiNotFoundView(APIView):
 router = DefaultRouter()
 router.register("banks", BankViewSet, basename="bank")
 router.register("partners", TechPartnerViewSet, basename="partner")
+router.register("due-diligence", PartnerDueDiligenceViewSet, basename="due-diligence")
 router.register("pillars", PillarViewSet, basename="pillar")
 router.register("initiatives", ScoredInitiativeViewSet, basename="initiative")
 router.register("kpis", KPIViewSet, basename="kpi")

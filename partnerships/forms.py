@@ -80,7 +80,8 @@ class InitiativeAdminForm(ServiceFormMixin, forms.ModelForm):
 
 
 def partner_rows(formsets) -> list[dict] | None:
-    """The partner rows posted with the initiative, as [{partner: key, role, note}]; None when none was posted."""
+    """The partner rows posted with the initiative, as [{partner: key, role, note, services}]; None when none was
+    posted."""
     for formset in formsets:
         if formset.model is not InitiativePartner:
             continue
@@ -96,6 +97,7 @@ def partner_rows(formsets) -> list[dict] | None:
                     "partner": cleaned["partner"].key,
                     "role": cleaned.get("role"),
                     "note": cleaned.get("note") or "",
+                    "services": list(cleaned.get("services") or []),
                 }
             )
         return rows

@@ -406,16 +406,11 @@ def _data_protection_v2(data: dict) -> str:
         )
     if data.get("breaches"):
         return _end(_join([_breach(b, data) for b in data["breaches"]]) + " → 0")
-    shown = []
-    for c in categories:
-        notes = [_label(LawfulBasis, c["basis"]) if c["basis"] in LawfulBasis.values else c["basis"]]
-        if c.get("sensitive"):
-            notes.insert(0, _("sensitive, with separate consent"))
-        shown.append(
-            f"{_category(c['key'])} ({'; '.join(str(n) for n in notes)})"
-            if _english()
-            else f"{_category(c['key'])}（{'，'.join(str(n) for n in notes)}）"
-        )
+    shown = [
+        (_("%(category)s (sensitive, with separate consent)") if c.get("sensitive") else "%(category)s")
+        % {"category": _category(c["key"])}
+        for c in categories
+    ]
     steps = [_("every category has its lawful basis: %(categories)s → 2") % {"categories": _listed(shown)}]
     if data.get("provided_to_partner"):
         steps.append(_("provided to the partner with separate consent (PIPL Art. 23)"))

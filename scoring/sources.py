@@ -10,19 +10,51 @@ the data it used (the formula's rationale and figures).
   segments, say). Bands and role weights: scoring.formulas.partner_strength.
 - ``kpi_attainment`` — each KPI's baseline, target and latest observation: scoring.formulas.kpi_attainment.
 - ``data_protection`` — the initiative's data-sharing facts: scoring.formulas.data_protection.
+
+Version 2 (scoring.formulas_v2; the version 1 sources above stay as they were, so version 1 scores are reproduced):
+
+- ``partner_strength_v2`` — per partner: the latest company-level market-cap change; the segments of the latest
+  period with segment figures (revenue, growth and ``part_of``: a segment inside another is not counted twice);
+  the latest company-level revenue growth, which the formula uses only where no segment figures exist. Rows are
+  stale when their period ended more than ``settings.SCORECARD_PARTNER_FIGURES_STALE_DAYS`` before the scoring
+  date.
+- ``kpi_attainment_v2`` — each KPI's baseline at its baseline date, target at its target date, weight, and its
+  latest observation on or before the scoring date, with that observation's date.
+- ``data_protection_v2`` — the initiative's personal-data facts and its categories (sensitivity by
+  ``formulas_v2.SENSITIVE_CATEGORIES``); the credit-reporting agency on the 断直连 route counts only when
+  ``partnerships.compliance.credit_agency_licensed`` finds it licensed on the scoring date.
+
+**The scoring date** (``InitiativeFacts.as_of``): the day "by now", "stale" and "within three years" are judged
+on. A score job passes the local date it was requested on (``scoring.services.jobs``), so a chunk redelivered on
+another day computes exactly what its siblings did; without one, today. Every version 2 result stores it in its
+data (``as_of``), which is part of the canonical inputs: it is in the score's inputs hash and in the breakdown, so
+a stored score says which day it was judged on and is reproduced from its inputs bit for bit. Two runs on
+different days are different inputs and may give two Scores; runs on the same day give one.
 """
 
 from __future__ import annotations
 
+import datetime
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db.models import OuterRef, Subquery
+from django.utils import timezone
 
-from partnerships.models import KPI, InitiativePartner, KPIObservation, PartnerMetric
+from partnerships.choices import LawfulBasis, PersonalDataCategory, TransferMechanism
+from partnerships.compliance import credit_agency_licensed
+from partnerships.models import (
+    KPI,
+    Initiative,
+    InitiativeDataCategory,
+    InitiativePartner,
+    KPIObservation,
+    PartnerMetric,
+)
 
-from . import formulas
+from . import formulas, formulas_v2
 
 # Chunks filter by ``initiative_id__any_of`` (scoring.lookups): one array parameter, not 500 placeholders.
 
@@ -37,6 +69,8 @@ class InitiativeFacts:
     security_assessment_done: bool = False
     cross_border_transfer: bool = False
     transfer_mechanism: str = ""
+    # The scoring date of version 2's sources (module docstring); None: today.
+    as_of: datetime.date | None = None
 
 
 def _latest_partner_figures(partner_ids: Iterable[int]) -> dict[int, dict]:
@@ -161,9 +195,318 @@ def data_protection(initiatives: list[InitiativeFacts]) -> dict[int, formulas.Fo
     }
 
 
+# -- version 2 ------------------------------------------------------------------------------------------------
+
+
+def _by_date(initiatives: list[InitiativeFacts]) -> dict[datetime.date, list[InitiativeFacts]]:
+    """The chunk by scoring date (one date in practice: a job's chunks share theirs)."""
+    today = None
+    groups: dict[datetime.date, list[InitiativeFacts]] = defaultdict(list)
+    for fact in initiatives:
+        as_of = fact.as_of
+        if as_of is None:
+            as_of = today = today or timezone.localdate()
+        groups[as_of].append(fact)
+    return groups
+
+
+def _dated(result: formulas.FormulaResult, as_of: datetime.date, **extra) -> formulas.FormulaResult:
+    """The result with the scoring date (and ``extra``) in its data: part of the inputs hash and the breakdown."""
+    return formulas.FormulaResult(
+        result.value, result.rationale, {**result.data, "as_of": as_of.isoformat(), **extra}
+    )
+
+
+def _latest(rows: list[tuple]) -> tuple | None:
+    # By period end, the period label breaking a tie ("2024Q3" after "2024-01~09", as version 1 does).
+    return max(rows, key=lambda r: (r[5], r[4])) if rows else None
+
+
+def _partner_figures_v2(partner_ids: Iterable[int]) -> dict[int, dict]:
+    """{partner_id: figures for PartnerFiguresV2}: latest market cap, latest segment period, latest company growth."""
+    rows = PartnerMetric.objects.filter(
+        partner_id__in=set(partner_ids), metric__in=["market_cap_change_pct", "revenue_growth_pct", "revenue"]
+    ).values_list("partner_id", "metric", "segment", "part_of", "period", "period_end", "value")
+    by_partner: dict[int, list[tuple]] = defaultdict(list)
+    for row in rows:
+        by_partner[row[0]].append(row)
+    figures: dict[int, dict] = {}
+    for partner_id, items in by_partner.items():
+        out: dict = {}
+        cap = _latest([r for r in items if r[1] == "market_cap_change_pct" and not r[2]])
+        if cap:
+            out.update(
+                market_cap_change_pct=float(cap[6]), market_cap_period=cap[4], market_cap_period_end=cap[5]
+            )
+        company = _latest([r for r in items if r[1] == "revenue_growth_pct" and not r[2]])
+        if company:
+            out.update(
+                company_growth_pct=float(company[6]),
+                company_growth_period=company[4],
+                company_growth_period_end=company[5],
+            )
+        segment_rows = [r for r in items if r[2] and r[1] in ("revenue", "revenue_growth_pct")]
+        latest = _latest(segment_rows)
+        if latest:
+            segments: dict[str, dict] = {}
+            for r in segment_rows:
+                if (r[4], r[5]) != (latest[4], latest[5]):
+                    continue
+                segment = segments.setdefault(r[2], {"revenue": None, "growth_pct": None, "part_of": ""})
+                segment["revenue" if r[1] == "revenue" else "growth_pct"] = float(r[6])
+                segment["part_of"] = segment["part_of"] or r[3]
+            out.update(
+                segments=tuple(formulas_v2.Segment(name, **v) for name, v in sorted(segments.items())),
+                segment_period=latest[4],
+                segment_period_end=latest[5],
+            )
+        figures[partner_id] = out
+    return figures
+
+
+def partner_strength_v2(initiatives: list[InitiativeFacts]) -> dict[int, formulas.FormulaResult]:
+    ids = [i.id for i in initiatives]
+    links = list(
+        InitiativePartner.objects.filter(initiative_id__any_of=ids).values_list(
+            "initiative_id", "partner_id", "role", "partner__name_zh_hans", "partner__name_en"
+        )
+    )
+    figures = _partner_figures_v2(link[1] for link in links)
+    by_initiative: dict[int, list[tuple]] = defaultdict(list)
+    for initiative_id, partner_id, role, name_zh, name_en in links:
+        by_initiative[initiative_id].append((name_zh or name_en, role, partner_id, name_en or name_zh))
+    stale_after = int(settings.SCORECARD_PARTNER_FIGURES_STALE_DAYS)
+
+    # As in version 1, each distinct (date, partners and roles) goes through the formula once per chunk.
+    memo: dict[tuple, formulas.FormulaResult] = {}
+
+    def result_for(as_of: datetime.date, pairs: list[tuple]) -> formulas.FormulaResult:
+        key = (as_of, tuple(sorted(pairs)))
+        found = memo.get(key)
+        if found is None:
+            partners = [
+                formulas_v2.PartnerFiguresV2(name=name, role=role, **figures.get(partner_id, {}))
+                for name, role, partner_id, _en in key[1]
+            ]
+            result = formulas_v2.partner_strength_v2(partners, as_of=as_of, stale_after_days=stale_after)
+            # For the reader (scoring.describe): the English name, and each segment with what it is part of.
+            for row, partner, (_name, _role, _pid, name_en) in zip(
+                result.data.get("partners", []), partners, key[1], strict=True
+            ):
+                row["name_en"] = name_en
+                row["segments"] = [
+                    {"name": s.name, "part_of": s.part_of, "revenue": s.revenue, "growth_pct": s.growth_pct}
+                    for s in partner.segments
+                ]
+            found = memo[key] = _dated(result, as_of, stale_after_days=stale_after)
+        return found
+
+    return {
+        fact.id: result_for(as_of, by_initiative.get(fact.id, []))
+        for as_of, facts in _by_date(initiatives).items()
+        for fact in facts
+    }
+
+
+def kpi_attainment_v2(initiatives: list[InitiativeFacts]) -> dict[int, formulas.FormulaResult]:
+    results: dict[int, formulas.FormulaResult] = {}
+    for as_of, facts in _by_date(initiatives).items():
+        ids = [f.id for f in facts]
+        # The latest observation on or before the scoring date: a later one is not known on that day.
+        observed = KPIObservation.objects.filter(kpi=OuterRef("pk"), observed_on__lte=as_of).order_by(
+            "-observed_on", "-id"
+        )
+        rows = (
+            KPI.objects.filter(initiative_id__any_of=ids)
+            .annotate(
+                latest=Subquery(observed.values("value")[:1]),
+                latest_on=Subquery(observed.values("observed_on")[:1]),
+            )
+            .order_by("initiative_id", "id")
+            .values_list(
+                "initiative_id",
+                "name",
+                "baseline",
+                "target",
+                "latest",
+                "latest_on",
+                "baseline_date",
+                "target_date",
+                "weight",
+            )
+        )
+        kpis: dict[int, list[formulas_v2.KpiPath]] = defaultdict(list)
+        for initiative_id, name, baseline, target, value, value_on, start, target_date, weight in rows:
+            kpis[initiative_id].append(
+                formulas_v2.KpiPath(
+                    name=name,
+                    baseline=float(baseline),
+                    target=None if target is None else float(target),
+                    latest=None if value is None else float(value),
+                    latest_on=value_on,
+                    start=start,
+                    target_date=target_date,
+                    weight=float(weight),
+                )
+            )
+        for i in ids:
+            results[i] = _dated(formulas_v2.kpi_attainment_v2(kpis.get(i, []), as_of=as_of), as_of)
+    return results
+
+
+# Our choice keys in the formula's terms. The formula asks only whether an Art. 13 basis is recorded; "other
+# basis under Art. 13" is one (its items 4–7). A cross-border exemption under the 2024 provisions is not one of
+# Art. 38's three mechanisms that rubric version 2 accepts: it passes through as itself and fails Art. 38.
+_BASES = {
+    LawfulBasis.SEPARATE_CONSENT: "separate_consent",
+    LawfulBasis.CONTRACT: "contract",
+    LawfulBasis.LEGAL_DUTY: "legal_duty",
+    LawfulBasis.OTHER: "other_law",
+}
+_MECHANISMS = {
+    TransferMechanism.CAC_ASSESSMENT: "cac_security_assessment",
+    TransferMechanism.STANDARD_CONTRACT: "standard_contract",
+    TransferMechanism.CERTIFICATION: "certification",
+}
+_UNLICENSED_ROUTE = "credit-related data reaches the bank without a licensed credit-reporting agency"
+
+
+def _sensitive(category: str) -> bool | None:
+    """PIPL Art. 28 as formulas_v2.SENSITIVE_CATEGORIES maps our categories; an unknown key stays unknown."""
+    if category in formulas_v2.SENSITIVE_CATEGORIES:
+        return True
+    return False if category in PersonalDataCategory.values else None
+
+
+def data_protection_v2(initiatives: list[InitiativeFacts]) -> dict[int, formulas.FormulaResult]:
+    ids = [i.id for i in initiatives]
+    facts = {
+        row[0]: row
+        for row in Initiative.objects.filter(id__any_of=ids).values_list(
+            "id",
+            "no_personal_data",
+            "provided_to_partner",
+            "provision_separate_consent",
+            "cross_border_transfer",
+            "cross_border_destination",
+            "transfer_mechanism",
+            "cross_border_separate_consent",
+            "credit_use",
+            "credit_route_agency_id",
+            "credit_route_agency__name_zh_hans",
+            "credit_route_agency__name_en",
+            "impact_assessment_on",
+            "processing_agreement",
+        )
+    }
+    categories: dict[int, list[formulas_v2.DataCategory]] = defaultdict(list)
+    for initiative_id, category, basis, consent in (
+        InitiativeDataCategory.objects.filter(initiative_id__any_of=ids)
+        .order_by("initiative_id", "category")
+        .values_list("initiative_id", "category", "lawful_basis", "separate_consent")
+    ):
+        categories[initiative_id].append(
+            formulas_v2.DataCategory(category, _BASES.get(basis, basis), consent, _sensitive(category))
+        )
+    results: dict[int, formulas.FormulaResult] = {}
+    for as_of, group in _by_date(initiatives).items():
+        agencies = {
+            facts[f.id][9] for f in group if f.id in facts and facts[f.id][8] is True and facts[f.id][9]
+        }
+        licensed: set[int] = set()
+        if agencies:
+            licensed = set(credit_agency_licensed(sorted(agencies), as_of=as_of))
+        for fact in group:
+            row = facts.get(fact.id)
+            if row is None:  # deleted since the chunk was read: nothing is known
+                unknown = formulas_v2.data_protection_v2(formulas_v2.PersonalDataFacts(), as_of=as_of)
+                results[fact.id] = _dated(unknown, as_of)
+                continue
+            (
+                _id,
+                no_personal_data,
+                provided,
+                provision_consent,
+                cross_border,
+                destination,
+                mechanism,
+                cross_border_consent,
+                credit_use,
+                agency_id,
+                agency_zh,
+                agency_en,
+                impact_on,
+                agreement,
+            ) = row
+            agency_name = (agency_zh or agency_en or "") if agency_id else ""
+            route_licensed = agency_id is not None and agency_id in licensed
+            result = formulas_v2.data_protection_v2(
+                formulas_v2.PersonalDataFacts(
+                    no_personal_data=no_personal_data,
+                    # None when none is recorded: the formula names the categories as missing.
+                    categories=tuple(categories[fact.id]) if categories.get(fact.id) else None,
+                    provided_to_partner=provided,
+                    provision_separate_consent=provision_consent,
+                    cross_border=cross_border,
+                    cross_border_destination=destination,
+                    cross_border_mechanism=_MECHANISMS.get(mechanism, mechanism),
+                    cross_border_separate_consent=cross_border_consent,
+                    credit_use=credit_use,
+                    # 断直连: only an agency licensed on the scoring date counts as a route.
+                    credit_route_agency=agency_name if route_licensed else "",
+                    impact_assessment_on=impact_on,
+                    processing_agreement=agreement,
+                ),
+                as_of=as_of,
+            )
+            for breach in result.data.get("breaches", []):  # the category a breach is about, for the reader
+                what = breach["what"]
+                if breach["rule"] == "PIPL Art. 13":
+                    breach["category"] = what.removeprefix("no lawful basis for ")
+                elif breach["rule"] == "PIPL Art. 28–29":
+                    breach["category"] = what.removeprefix("sensitive ").removesuffix(
+                        " without separate consent"
+                    )
+            # The value too (the reader tells "assessment within three years" from the step it reached), and the
+            # mechanism as recorded (the formula's data holds it in its own terms).
+            extra: dict = {"value": result.value, "transfer_mechanism": mechanism}
+            if agency_id is not None and credit_use is True:
+                extra["credit_route_agency_recorded"] = {
+                    "name": agency_zh or agency_en,
+                    "name_en": agency_en or agency_zh,
+                    "licensed": route_licensed,
+                }
+            if agency_id is not None and credit_use is True and not route_licensed:
+                # The formula saw no route; say which agency was recorded and why it does not count.
+                note = f"{agency_name} holds no credit-reporting licence valid on {as_of.isoformat()}"
+                for breach in result.data.get("breaches", []):
+                    if breach["rule"] == "断直连":
+                        breach["agency"] = agency_name
+                result = formulas.FormulaResult(
+                    result.value,
+                    result.rationale.replace(_UNLICENSED_ROUTE, f"{_UNLICENSED_ROUTE} ({note})"),
+                    result.data,
+                )
+            results[fact.id] = _dated(result, as_of, **extra)
+    return results
+
+
 SOURCES = {
     "partner_strength": partner_strength,
     "kpi_attainment": kpi_attainment,
     "data_protection": data_protection,
+    "partner_strength_v2": partner_strength_v2,
+    "kpi_attainment_v2": kpi_attainment_v2,
+    "data_protection_v2": data_protection_v2,
 }
-DESCRIPTIONS = formulas.DESCRIPTIONS
+DESCRIPTIONS = {
+    **formulas.DESCRIPTIONS,
+    "partner_strength_v2": "Version 2: market-cap band and the revenue-weighted growth of the partner's segments "
+    "(none counted twice; company growth only without segments), lead twice; a lead without figures → unrated; "
+    "figures older than the configured age marked stale.",
+    "kpi_attainment_v2": "Version 2: 4 × the KPI-weighted mean attainment against the path from the baseline "
+    "date to the target date; no KPI due yet → unrated.",
+    "data_protection_v2": "Version 2: PIPL facts — any breach of Art. 13, 23, 28–29, 38–39 or 断直连 → 0; every "
+    "category with its basis → 2; + impact assessment within three years → 3; + processing agreement → 4; "
+    "recorded 'no personal data' → 4; facts not recorded → unrated.",
+}

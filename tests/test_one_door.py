@@ -147,7 +147,7 @@ def initiative_form(initiative: Initiative, **overrides) -> dict:
         "lawful_basis": "",
         "transfer_mechanism": "",
     }
-    for prefix in ("partner_links", "kpis", "evidence"):
+    for prefix in ("partner_links", "data_categories", "kpis", "evidence"):
         data.update(
             {
                 f"{prefix}-TOTAL_FORMS": "0",

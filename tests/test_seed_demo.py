@@ -306,7 +306,7 @@ def test_password_from_settings_is_used_and_not_written(var_dir, settings):
 
 def test_no_demo_loads_reference_data_only(var_dir):
     run_seed_demo("--no-demo", "--quiet")
-    assert Pillar.objects.count() == 3 and TechPartner.objects.count() == 12
+    assert Pillar.objects.count() == 3 and TechPartner.objects.filter(kind="listed_platform").count() == 12
     assert not Bank.objects.exists() and not get_user_model().objects.exists()
 
 

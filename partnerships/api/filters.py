@@ -11,8 +11,8 @@ from django_filters import rest_framework as filters
 from rest_framework.exceptions import ValidationError
 from rest_framework.filters import OrderingFilter, SearchFilter
 
-from ..choices import CostDriver, InitiativeStatus, PillarKey
-from ..models import KPI, Initiative, InitiativePartner
+from ..choices import CostDriver, InitiativeStatus, PartnerKind, PillarKey, RiskTier
+from ..models import KPI, Initiative, InitiativePartner, PartnerDueDiligence, TechPartner
 
 MAX_ID = 2**63 - 1
 
@@ -141,3 +141,22 @@ class KPIFilter(filters.FilterSet):
     class Meta:
         model = KPI
         fields = ["initiative", "cost_driver"]
+
+
+class TechPartnerFilter(filters.FilterSet):
+    kind = filters.ChoiceFilter(choices=PartnerKind.choices)
+    is_illustrative = StrictBooleanFilter(label=_("Illustrative (true / false)"))
+
+    class Meta:
+        model = TechPartner
+        fields = ["kind", "is_illustrative"]
+
+
+class DueDiligenceFilter(filters.FilterSet):
+    bank = IdFilter(field_name="bank_id", label=_("Bank id"))
+    partner = filters.CharFilter(field_name="partner__key", max_length=64, label=_("Tech partner key"))
+    inherent_risk_tier = filters.ChoiceFilter(choices=RiskTier.choices)
+
+    class Meta:
+        model = PartnerDueDiligence
+        fields = ["bank", "partner", "inherent_risk_tier"]

@@ -21,10 +21,16 @@ from dataclasses import dataclass
 
 from rest_framework.relations import PrimaryKeyRelatedField
 
-from ..models import Initiative, InitiativePartner
+from ..choices import PersonalDataCategory
+from ..models import Initiative, InitiativeDataCategory, InitiativePartner
 from ..models.base import bilingual_name
 
 localized = bilingual_name  # BilingualNameModel.name, for values() rows
+
+
+def _choice_label(choices, value: str) -> str:
+    """A choice's label in the active language, as ``get_<field>_display`` gives it (the value when unknown)."""
+    return str(choices(value).label) if value in choices.values else value
 
 
 @dataclass(frozen=True)
@@ -54,6 +60,15 @@ PLAIN = {
     "security_assessment_done": "security_assessment_done",
     "cross_border_transfer": "cross_border_transfer",
     "transfer_mechanism": "transfer_mechanism",
+    "no_personal_data": "no_personal_data",
+    "provided_to_partner": "provided_to_partner",
+    "provision_separate_consent": "provision_separate_consent",
+    "cross_border_destination": "cross_border_destination",
+    "cross_border_separate_consent": "cross_border_separate_consent",
+    "credit_use": "credit_use",
+    "credit_route_agency": "credit_route_agency__key",
+    "impact_assessment_on": "impact_assessment_on",
+    "processing_agreement": "processing_agreement",
     "is_illustrative": "is_illustrative",
     "created_at": "created_at",
     "updated_at": "updated_at",
@@ -62,7 +77,7 @@ NAMES = {
     "bank_name": ("bank__name_zh_hans", "bank__name_en"),
     "pillar_name": ("pillar__name_zh_hans", "pillar__name_en"),
 }
-RELATED = ("partners", "scenario_types")
+RELATED = ("partners", "scenario_types", "data_categories")
 
 
 class InitiativeReader:
@@ -112,11 +127,20 @@ class InitiativeReader:
                     "partner_name",
                     "role",
                     "note",
+                    "services",
                 ]:
                     raise RuntimeError("partners: the reader and the partner serializer's fields disagree")
-                plan.append(("partners", name, (child["role"], child["note"])))
+                plan.append(("partners", name, (child["role"], child["note"], child["services"])))
             elif name == "scenario_types":
                 plan.append(("scenario_types", name, None))
+            elif name == "data_categories":
+                child = field.child.fields
+                shown = [n for n, f in child.items() if not f.write_only]
+                if shown != ["category", "category_name", "lawful_basis", "separate_consent"]:
+                    raise RuntimeError(
+                        "data_categories: the reader and the category serializer's fields disagree"
+                    )
+                plan.append(("data_categories", name, (child["lawful_basis"], child["separate_consent"])))
             else:
                 spec = self.nested[name]
                 nested_fields = field.fields
@@ -159,7 +183,13 @@ class InitiativeReader:
             InitiativePartner.objects.filter(initiative_id__in=ids)
             .order_by("role", "partner__key")
             .values_list(
-                "initiative_id", "partner__key", "partner__name_zh_hans", "partner__name_en", "role", "note"
+                "initiative_id",
+                "partner__key",
+                "partner__name_zh_hans",
+                "partner__name_en",
+                "role",
+                "note",
+                "services",
             )
         )
         out: dict[int, list[tuple]] = defaultdict(list)
@@ -180,6 +210,18 @@ class InitiativeReader:
             out[initiative_id].append(key)
         return out
 
+    @staticmethod
+    def _data_categories(ids: Iterable[int]) -> dict[int, list[tuple]]:
+        rows = (
+            InitiativeDataCategory.objects.filter(initiative_id__in=ids)
+            .order_by("category")
+            .values_list("initiative_id", "category", "lawful_basis", "separate_consent")
+        )
+        out: dict[int, list[tuple]] = defaultdict(list)
+        for initiative_id, *rest in rows:
+            out[initiative_id].append(rest)
+        return out
+
     def represent(self, rows: Sequence[dict]) -> list[dict]:
         rows = list(rows)
         if not rows:
@@ -187,6 +229,7 @@ class InitiativeReader:
         ids = [row["id"] for row in rows]
         partners = self._partners(ids)
         scenario_types = self._scenario_types(ids)
+        categories = self._data_categories(ids)
         plan = self.plan
         out = []
         for row in rows:
@@ -201,18 +244,30 @@ class InitiativeReader:
                 elif kind == "name":
                     item[name] = localized(row[spec[0]], row[spec[1]])
                 elif kind == "partners":
-                    role_field, note_field = spec
+                    role_field, note_field, services_field = spec
                     item[name] = [
                         {
                             "partner": key,
                             "partner_name": localized(zh, en),
                             "role": role_field.to_representation(role),
                             "note": note_field.to_representation(note),
+                            "services": services_field.to_representation(services),
                         }
-                        for key, zh, en, role, note in partners.get(row["id"], ())
+                        for key, zh, en, role, note, services in partners.get(row["id"], ())
                     ]
                 elif kind == "scenario_types":
                     item[name] = scenario_types.get(row["id"], [])
+                elif kind == "data_categories":
+                    basis_field, consent_field = spec
+                    item[name] = [
+                        {
+                            "category": category,
+                            "category_name": _choice_label(PersonalDataCategory, category),
+                            "lawful_basis": basis_field.to_representation(basis),
+                            "separate_consent": consent_field.to_representation(consent),
+                        }
+                        for category, basis, consent in categories.get(row["id"], ())
+                    ]
                 else:
                     present, columns = spec
                     if row[present] is None:

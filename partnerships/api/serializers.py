@@ -18,6 +18,7 @@ from ..choices import (
     PartnerRole,
     PersonalDataCategory,
     PillarKey,
+    RiskTier,
     Role,
     TransferMechanism,
 )
@@ -26,8 +27,11 @@ from ..models import (
     Bank,
     Evidence,
     Initiative,
+    InitiativeDataCategory,
     InitiativePartner,
     KPIObservation,
+    PartnerDueDiligence,
+    PartnerLicence,
     PartnerMetric,
     Pillar,
     ScenarioType,
@@ -99,12 +103,24 @@ class BankSerializer(serializers.ModelSerializer):
 class PartnerMetricSerializer(serializers.ModelSerializer):
     class Meta:
         model = PartnerMetric
-        fields = ["metric", "segment", "period", "period_end", "value", "unit", "source"]
+        fields = ["metric", "segment", "part_of", "period", "period_end", "value", "unit", "source"]
         read_only_fields = fields
+        extra_kwargs = {
+            "part_of": {"help_text": _("The segment this one is inside (blank: a top-level figure).")}
+        }
+
+
+class PartnerLicenceSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PartnerLicence
+        fields = ["licence_type", "number", "issuer", "valid_until", "source"]
+        read_only_fields = fields
+        extra_kwargs = {"valid_until": {"help_text": _("Null: no expiry.")}}
 
 
 class TechPartnerSerializer(serializers.ModelSerializer):
     name = serializers.CharField(read_only=True, help_text=_("In the language of the request."))
+    licences = PartnerLicenceSerializer(many=True, read_only=True)
     metrics = PartnerMetricSerializer(many=True, read_only=True)
 
     class Meta:
@@ -116,8 +132,12 @@ class TechPartnerSerializer(serializers.ModelSerializer):
             "name_zh_hans",
             "name_en",
             "ticker",
+            "kind",
+            "related_party_group",
+            "is_illustrative",
             "description_zh_hans",
             "description_en",
+            "licences",
             "metrics",
         ]
         read_only_fields = fields
@@ -196,16 +216,64 @@ class InitiativePartnerSerializer(serializers.ModelSerializer):
     partner_name = serializers.CharField(source="partner.name", read_only=True)
     role = serializers.ChoiceField(choices=PartnerRole.choices, default=PartnerRole.TECHNOLOGY)
     note = serializers.CharField(max_length=200, allow_blank=True, required=False, default="")
+    # Checked by the initiative service (PartnerService values), which answers with a field error of its own.
+    services = serializers.ListField(
+        child=serializers.CharField(max_length=32),
+        required=False,
+        max_length=20,
+        help_text=_(
+            "What the partner does here that needs a licence: credit_enhancement, credit_data, payment, lending. "
+            "Left out: the link keeps what it had."
+        ),
+    )
 
     class Meta:
         model = InitiativePartner
-        fields = ["partner", "partner_name", "role", "note"]
+        fields = ["partner", "partner_name", "role", "note", "services"]
 
     def validate(self, attrs):
         # A PATCH makes nested fields optional too; a partner entry still needs its partner.
         if "partner" not in attrs:
             raise serializers.ValidationError(
                 {"partner": [self.fields["partner"].error_messages["required"]]}
+            )
+        return attrs
+
+
+@extend_schema_field({"type": "string", "nullable": True})
+class AgencyKeyField(PartnerKeyField):
+    """Reads the credit-reporting agency as its key (from the model or a ``values()`` column); takes a key or null."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("allow_null", True)
+        kwargs.setdefault("allow_blank", True)
+        super().__init__(**kwargs)
+
+    def to_representation(self, value):
+        return value if isinstance(value, str) else value.key
+
+
+class InitiativeDataCategorySerializer(serializers.ModelSerializer):
+    """One category of personal information with its lawful basis (PIPL Art. 13) and separate consent."""
+
+    category = serializers.ChoiceField(choices=PersonalDataCategory.choices)
+    category_name = serializers.CharField(
+        source="get_category_display", read_only=True, help_text=_("In the language of the request.")
+    )
+    lawful_basis = serializers.ChoiceField(
+        choices=LawfulBasis.choices, allow_blank=True, required=False, default=""
+    )
+    separate_consent = serializers.BooleanField(required=False, default=False)
+
+    class Meta:
+        model = InitiativeDataCategory
+        fields = ["category", "category_name", "lawful_basis", "separate_consent"]
+
+    def validate(self, attrs):
+        # A PATCH makes nested fields optional too; a category entry still needs its category.
+        if "category" not in attrs:
+            raise serializers.ValidationError(
+                {"category": [self.fields["category"].error_messages["required"]]}
             )
         return attrs
 
@@ -246,6 +314,29 @@ class InitiativeSerializer(InputNamesMixin, serializers.ModelSerializer):
     transfer_mechanism = serializers.ChoiceField(
         choices=TransferMechanism.choices, allow_blank=True, required=False
     )
+    # Personal data as facts (rubric version 2): null is "not recorded", which version 2 never scores as "no".
+    data_categories = InitiativeDataCategorySerializer(
+        many=True,
+        required=False,
+        max_length=len(PersonalDataCategory.values),
+        help_text=_(
+            "Personal-data categories, each with its lawful basis and separate consent; replaces the list when "
+            "given."
+        ),
+    )
+    cross_border_destination = serializers.CharField(
+        max_length=100, allow_blank=True, allow_null=True, required=False
+    )
+    credit_route_agency = AgencyKeyField(
+        required=False,
+        help_text=_(
+            "断直连: key of the licensed credit-reporting agency the credit-related data passes through; "
+            "null for none."
+        ),
+    )
+    impact_assessment_on = serializers.DateField(
+        allow_null=True, required=False, help_text=_("Date of the impact assessment (PIPL Art. 55).")
+    )
 
     class Meta:
         model = Initiative
@@ -270,6 +361,16 @@ class InitiativeSerializer(InputNamesMixin, serializers.ModelSerializer):
             "security_assessment_done",
             "cross_border_transfer",
             "transfer_mechanism",
+            "no_personal_data",
+            "data_categories",
+            "provided_to_partner",
+            "provision_separate_consent",
+            "cross_border_destination",
+            "cross_border_separate_consent",
+            "credit_use",
+            "credit_route_agency",
+            "impact_assessment_on",
+            "processing_agreement",
             "is_illustrative",
             "created_at",
             "updated_at",
@@ -308,8 +409,10 @@ class KPISerializer(serializers.ModelSerializer):
             "cost_driver",
             "unit",
             "baseline",
+            "baseline_date",
             "target",
             "target_date",
+            "weight",
             "observations",
         ]
         read_only_fields = fields
@@ -346,3 +449,40 @@ class EvidenceSerializer(serializers.ModelSerializer):
         if view is None or request is None:
             return None
         return request.build_absolute_uri(view.reverse_action("download", args=[obj.pk]))
+
+
+# --- Due diligence -------------------------------------------------------------------------------------
+@extend_schema_field({"type": "object", "additionalProperties": {"nullable": True}})
+class AnswersField(serializers.JSONField):
+    """The questionnaire's answers: a mapping of question to answer (checked by the service)."""
+
+
+class PartnerDueDiligenceSerializer(InputNamesMixin, serializers.ModelSerializer):
+    """A bank's due diligence on a partner; writes go to the due-diligence services, which check bank and role."""
+
+    bank = serializers.IntegerField(
+        source="bank_id", min_value=1, max_value=MAX_ID, help_text=_("Id of one of your banks.")
+    )
+    partner = PartnerKeyField(help_text=_("The partner's key, e.g. tencent."))
+    partner_name = serializers.CharField(source="partner.name", read_only=True)
+    answers = AnswersField(
+        required=False, help_text=_("Question → answer (text, a number, true/false or null).")
+    )
+    inherent_risk_tier = serializers.ChoiceField(choices=RiskTier.choices)
+    performed_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+
+    class Meta:
+        model = PartnerDueDiligence
+        fields = [
+            "id",
+            "bank",
+            "partner",
+            "partner_name",
+            "inherent_risk_tier",
+            "performed_on",
+            "next_due",
+            "answers",
+            "performed_by",
+        ]
+        read_only_fields = ["id", "performed_by"]
+        extra_kwargs = {"next_due": {"help_text": _("When the next review falls due (after performed_on).")}}

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import status, viewsets
+from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.generics import get_object_or_404
@@ -29,6 +29,8 @@ from ..models import (
     Initiative,
     InitiativePartner,
     KPIObservation,
+    PartnerDueDiligence,
+    PartnerLicence,
     PartnerMetric,
     Pillar,
     ScenarioType,
@@ -36,8 +38,16 @@ from ..models import (
 )
 from ..services.evidence import evidence_open
 from ..services.initiatives import initiative_create, initiative_delete, initiative_update
+from ..services.partners import due_diligence_create, due_diligence_update
 from ..tenancy import scope_queryset
-from .filters import ApiSearchFilter, InitiativeFilter, KPIFilter, StrictOrderingFilter
+from .filters import (
+    ApiSearchFilter,
+    DueDiligenceFilter,
+    InitiativeFilter,
+    KPIFilter,
+    StrictOrderingFilter,
+    TechPartnerFilter,
+)
 from .permissions import BankRolePermission
 from .readers import InitiativeReader
 from .serializers import (
@@ -45,6 +55,7 @@ from .serializers import (
     EvidenceSerializer,
     InitiativeSerializer,
     KPISerializer,
+    PartnerDueDiligenceSerializer,
     PillarSerializer,
     TechPartnerSerializer,
 )
@@ -165,7 +176,9 @@ class BankViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
     list=extend_schema(
         summary=_("Tech partners"),
         description=_(
-            "Reference data shared by every bank, with each partner's figures from the seed report."
+            "The partner register, shared by every bank: each partner's kind, related-party group, licences "
+            "and figures (the listed platforms' figures are the seed report's; illustrative partners are invented "
+            "for the demo)."
         ),
     ),
     retrieve=extend_schema(summary=_("A tech partner, by key")),
@@ -173,14 +186,18 @@ class BankViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
 class TechPartnerViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = TechPartnerSerializer
     lookup_field = "key"
-    filter_backends = [ApiSearchFilter, StrictOrderingFilter]
+    filter_backends = [DjangoFilterBackend, ApiSearchFilter, StrictOrderingFilter]
+    filterset_class = TechPartnerFilter
     search_fields = ["key", "name_zh_hans", "name_en", "ticker"]
     ordering_fields = ["key", "id"]
     ordering = ["key"]
 
     def base_queryset(self):
         metrics = PartnerMetric.objects.order_by("metric", "segment", "-period_end")
-        return TechPartner.objects.prefetch_related(Prefetch("metrics", queryset=metrics))
+        licences = PartnerLicence.objects.order_by("licence_type", "valid_until", "id")
+        return TechPartner.objects.prefetch_related(
+            Prefetch("licences", queryset=licences), Prefetch("metrics", queryset=metrics)
+        )
 
 
 @extend_schema_view(
@@ -241,6 +258,7 @@ class InitiativeViewSet(ApiViewMixin, viewsets.ModelViewSet):
         serializer.is_valid(raise_exception=True)
         initiative = initiative_create(user=request.user, data=serializer.validated_data)
         data = self.get_serializer(self._reloaded(initiative)).data
+        data["warnings"] = getattr(initiative, "warnings", [])  # prohibited or restricted scenario types
         headers = {"Location": self.reverse_action("detail", args=[initiative.pk])}
         return Response(data, status=status.HTTP_201_CREATED, headers=headers)
 
@@ -250,7 +268,9 @@ class InitiativeViewSet(ApiViewMixin, viewsets.ModelViewSet):
         serializer = self.get_serializer(instance, data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
         initiative = initiative_update(user=request.user, initiative=instance, data=serializer.validated_data)
-        return Response(self.get_serializer(self._reloaded(initiative)).data)
+        data = self.get_serializer(self._reloaded(initiative)).data
+        data["warnings"] = getattr(initiative, "warnings", [])  # prohibited or restricted scenario types
+        return Response(data)
 
     def perform_destroy(self, instance):
         initiative_delete(user=self.request.user, initiative=instance)
@@ -305,3 +325,53 @@ class EvidenceViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["get"], filter_backends=[])
     def download(self, request, pk=None):
         return evidence_response(evidence_open(user=request.user, evidence=self.get_object()))
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary=_("Due diligence on partners, by your banks"),
+        description=_(
+            "Each bank's due-diligence records: answers, inherent-risk tier, when performed and when next due. "
+            "Reads need the viewer role, writes the analyst role in the record's bank; records are never deleted."
+        ),
+    ),
+    retrieve=extend_schema(summary=_("A due-diligence record")),
+    create=extend_schema(summary=_("Record due diligence on a partner")),
+    update=extend_schema(summary=_("Replace a due-diligence record's answers, tier and dates")),
+    partial_update=extend_schema(summary=_("Change a due-diligence record")),
+)
+class PartnerDueDiligenceViewSet(
+    ApiViewMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = PartnerDueDiligenceSerializer
+    filter_backends = [DjangoFilterBackend, StrictOrderingFilter]
+    filterset_class = DueDiligenceFilter
+    ordering_fields = ["id", "performed_on", "next_due"]
+    ordering = ["-performed_on", "-id"]
+
+    def base_queryset(self):
+        return PartnerDueDiligence.objects.select_related("partner", "performed_by")
+
+    def _reloaded(self, record: PartnerDueDiligence) -> PartnerDueDiligence:
+        return self.get_queryset().get(pk=record.pk)
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        record = due_diligence_create(user=request.user, data=serializer.validated_data)
+        headers = {"Location": self.reverse_action("detail", args=[record.pk])}
+        data = self.get_serializer(self._reloaded(record)).data
+        return Response(data, status=status.HTTP_201_CREATED, headers=headers)
+
+    def update(self, request, *args, **kwargs):
+        partial = kwargs.pop("partial", False)
+        instance = self.get_object()
+        serializer = self.get_serializer(instance, data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        record = due_diligence_update(user=request.user, record=instance, data=serializer.validated_data)
+        return Response(self.get_serializer(self._reloaded(record)).data)

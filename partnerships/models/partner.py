@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from ..choices import LicenceType, MetricUnit, PartnerKind, RiskTier
-from .base import BilingualNameModel
+from .base import BilingualNameModel, TenantManager
 
 
 class TechPartner(BilingualNameModel):
@@ -115,6 +115,8 @@ class PartnerLicence(models.Model):
 class PartnerDueDiligence(models.Model):
     """A bank's due diligence on a partner: its answers, the inherent-risk tier, when, and when next due."""
 
+    TENANT_BANK_PATH = "bank"  # each bank sees and records only its own (partnerships.tenancy)
+
     bank = models.ForeignKey(
         "partnerships.Bank", on_delete=models.CASCADE, related_name="due_diligence", verbose_name=_("bank")
     )
@@ -134,6 +136,7 @@ class PartnerDueDiligence(models.Model):
         verbose_name=_("performed by"),
     )
 
+    objects = TenantManager()
     history = HistoricalRecords()
 
     class Meta:

@@ -7,6 +7,8 @@ the system. Writes of an existing row take its lock, so two editors cannot inter
 
 from __future__ import annotations
 
+import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -19,7 +21,8 @@ from ..models import KPI, Initiative, KPIObservation
 from ..tenancy import actor_has_bank_role, require_bank_role
 
 WRITE_ROLE = "analyst"
-KPI_FIELDS = ("name", "cost_driver", "unit", "baseline", "target", "target_date")
+# baseline_date and weight: the path and the weight of KPI attainment in rubric version 2.
+KPI_FIELDS = ("name", "cost_driver", "unit", "baseline", "target", "target_date", "baseline_date", "weight")
 OBSERVATION_FIELDS = ("observed_on", "value", "note")
 
 
@@ -65,6 +68,17 @@ def _apply(obj, data: dict[str, Any], allowed: tuple[str, ...], errors: FieldErr
             setattr(obj, name, value)
 
 
+def _check_path(errors: FieldErrors, kpi: KPI) -> None:
+    """The rules the check constraints hold, said by field: a positive weight, a baseline date before the target
+    date (types are the model's full_clean to report)."""
+    weight = kpi.weight
+    if isinstance(weight, int | float | Decimal) and not isinstance(weight, bool) and weight <= 0:
+        errors.add("weight", _("The weight must be greater than 0."))
+    start, end = kpi.baseline_date, kpi.target_date
+    if isinstance(start, datetime.date) and isinstance(end, datetime.date) and end <= start:
+        errors.add("target_date", _("The target date must be after the baseline date."))
+
+
 def _kpi_plan(user, kpi: KPI, data: dict[str, Any], *, new_initiative: bool = False) -> KPI:
     errors = FieldErrors()
     if new_initiative:
@@ -74,6 +88,8 @@ def _kpi_plan(user, kpi: KPI, data: dict[str, Any], *, new_initiative: bool = Fa
         if initiative is not None:
             kpi.initiative = initiative
     _apply(kpi, data, KPI_FIELDS, errors)
+    if kpi.weight is None:
+        kpi.weight = 1  # left empty: the default weight
     if new_initiative:
         try:
             kpi.full_clean(exclude=["initiative"], validate_unique=False, validate_constraints=False)
@@ -86,6 +102,7 @@ def _kpi_plan(user, kpi: KPI, data: dict[str, Any], *, new_initiative: bool = Fa
             unique=("initiative", "name"),
             message=_("This initiative already has a KPI with this name."),
         )
+    _check_path(errors, kpi)  # after full_clean, which turns the input into dates and numbers
     errors.raise_if_any()
     return kpi
 

@@ -2,12 +2,14 @@
 
 Files are read and validated in full before anything is written; a bad file raises ``SeedDataError`` naming
 the file, the entry and the field of every problem. Then one transaction upserts by natural keys —
-Pillar.key, ScenarioType.key, TechPartner.key, PartnerMetric (partner, metric, segment, period), Bank.code,
+Pillar.key, ScenarioType.key, TechPartner.key, PartnerLicence (partner, type, number), PartnerMetric (partner,
+metric, segment, period), Bank.code,
 username, Initiative (bank, code), InitiativePartner (initiative, partner), KPI (initiative, name),
 KPIObservation (kpi, observed_on), link Evidence (initiative, url), Membership (user, bank) — and saves a row
-only when one of its values differs. Initiatives (with their owner, scenario types and partners), KPIs,
-observations and evidence are written through their services (``initiative_create`` / ``_update``,
-``kpi_*``, ``observation_*``, ``evidence_*``) as the system, so every rule they hold applies to the demo too;
+only when one of its values differs. Partners, their licences and figures (``partner_*``, ``licence_*``,
+``metric_*``), initiatives (with their owner, scenario types and partners), KPIs, observations and evidence are
+written through their services (``initiative_create`` / ``_update``, ``kpi_*``, ``observation_*``,
+``evidence_*``) as the system, so every rule they hold applies to the demo too;
 a refusal is reported like a file error, naming the entry and the field, and the transaction writes nothing. Loading unchanged files again therefore changes nothing: no new rows, no
 new history records, no new ``updated_at``. Existing rows are read in bulk, one query per model.
 
@@ -33,8 +35,8 @@ from django.db import connection, models, transaction
 from django.utils.translation import gettext as _
 from simple_history.utils import update_change_reason
 
-from ..choices import EvidenceKind, Role
-from ..errors import ServiceError
+from ..choices import EvidenceKind, Role, ScenarioStatus
+from ..errors import FieldErrors, ServiceError
 from ..models import (
     KPI,
     Bank,
@@ -43,6 +45,7 @@ from ..models import (
     InitiativePartner,
     KPIObservation,
     Membership,
+    PartnerLicence,
     PartnerMetric,
     Pillar,
     ScenarioType,
@@ -51,6 +54,16 @@ from ..models import (
 from .evidence import evidence_create, evidence_update
 from .initiatives import initiative_create, initiative_update
 from .kpis import kpi_create, kpi_update, observation_create, observation_update
+from .partners import (
+    ILLUSTRATIVE_PREFIX,
+    check_link_services,
+    licence_create,
+    licence_update,
+    metric_create,
+    metric_update,
+    partner_create,
+    partner_update,
+)
 
 FIXTURES_DIR = Path(settings.BASE_DIR) / "fixtures"
 TAXONOMY_FILE = FIXTURES_DIR / "taxonomy.json"
@@ -134,9 +147,8 @@ class ReferenceData:
 
     pillars: list[dict[str, Any]]
     scenario_types: list[dict[str, Any]]
-    partners: list[
-        dict[str, Any]
-    ]  # {"key", "values", "metrics": [{"metric", "segment", "period", "values"}]}
+    # {"key", "file", "entry", "values", "metrics": [{"entry", "natural", "values"}], "licences": [...]}
+    partners: list[dict[str, Any]]
 
 
 @dataclass
@@ -357,7 +369,26 @@ _TAXONOMY_FIELDS = {
         "description_en",
         "position",
     },
-    "partnerships.scenariotype": {"key", "pillar", "group", "name_zh_hans", "name_en", "position"},
+    "partnerships.scenariotype": {
+        "key",
+        "pillar",
+        "group",
+        "name_zh_hans",
+        "name_en",
+        "position",
+        "status",
+        "status_rule_zh_hans",
+        "status_rule_en",
+    },
+}
+# Fields a taxonomy entry may leave out, with the value it then gets: a scenario type is active unless the file
+# says it is restricted or prohibited, and then it names the rule in both languages.
+_TAXONOMY_DEFAULTS = {
+    "description_zh_hans": "",
+    "description_en": "",
+    "status": ScenarioStatus.ACTIVE,
+    "status_rule_zh_hans": "",
+    "status_rule_en": "",
 }
 
 
@@ -393,12 +424,14 @@ def _parse_taxonomy(path: Path) -> tuple[list[dict], list[dict]]:
         else:
             seen[(label, pk)] = entry
         checker.unknown_keys(entry, fields, _TAXONOMY_FIELDS[label])
-        missing = sorted(_TAXONOMY_FIELDS[label] - {"description_zh_hans", "description_en"} - set(fields))
+        missing = sorted(_TAXONOMY_FIELDS[label] - set(_TAXONOMY_DEFAULTS) - set(fields))
         for name in missing:
             checker.error(entry, name, _("this field is required"))
         if missing:
             continue
-        values = {name: fields.get(name, "") for name in _TAXONOMY_FIELDS[label]}
+        values = {
+            name: fields.get(name, _TAXONOMY_DEFAULTS.get(name, "")) for name in _TAXONOMY_FIELDS[label]
+        }
         if label == "partnerships.pillar":
             instance = Pillar(**values)
             checker.check_model(entry, instance)
@@ -407,6 +440,12 @@ def _parse_taxonomy(path: Path) -> tuple[list[dict], list[dict]]:
             values["pillar_id"] = values.pop("pillar")
             instance = ScenarioType(**values)
             checker.check_model(entry, instance, exclude=("pillar",))
+            if instance.status != ScenarioStatus.ACTIVE:
+                for name in ("status_rule_zh_hans", "status_rule_en"):
+                    if not str(values[name] or "").strip():
+                        checker.error(
+                            entry, name, _("a restricted or prohibited scenario type names its rule")
+                        )
             types.append({"pk": pk, "key": instance.key, "values": _attrs(instance, values), "entry": entry})
     _check_unique(checker, pillars, "key")
     _check_unique(checker, types, "key")
@@ -440,12 +479,70 @@ def _check_unique(checker: _Checker, items: list[dict], key: str) -> None:
         seen.add(item[key])
 
 
-_PARTNER_FIELDS = {"key", "name", "ticker", "description", "metrics"}
-_METRIC_FIELDS = {"metric", "segment", "period", "period_end", "value", "unit", "source"}
+_PARTNER_FIELDS = {
+    "key",
+    "name",
+    "ticker",
+    "kind",
+    "related_party_group",
+    "is_illustrative",
+    "description",
+    "licences",
+    "metrics",
+}
+_METRIC_FIELDS = {"metric", "segment", "part_of", "period", "period_end", "value", "unit", "source"}
+_LICENCE_FIELDS = {"licence_type", "number", "issuer", "valid_until", "source"}
+
+
+def _parse_licences(checker: _Checker, entry: str, raw: Any) -> list[dict]:
+    """A partner's licences: each with its type, issuer and source; number and expiry only where known."""
+    licences: list[dict] = []
+    seen: set[tuple[str, str]] = set()
+    for index, l_raw in enumerate(checker.items(entry, "licences", raw)):
+        l_entry = f"{entry} licences[{index}]"
+        if checker.mapping(l_entry, "-", l_raw) is None:
+            continue
+        l_entry = f"{l_entry} ({l_raw.get('licence_type')})"
+        checker.unknown_keys(l_entry, l_raw, _LICENCE_FIELDS)
+        values = {
+            "licence_type": checker.text(l_entry, l_raw, "licence_type"),
+            "number": checker.text(l_entry, l_raw, "number", required=False),
+            "issuer": checker.text(l_entry, l_raw, "issuer"),
+            "valid_until": checker.date(l_entry, l_raw, "valid_until", required=False),
+            "source": checker.text(l_entry, l_raw, "source"),
+        }
+        instance = PartnerLicence(**values)
+        checker.check_model(l_entry, instance, exclude=("partner",))
+        natural = (values["licence_type"], values["number"])
+        if natural in seen:
+            checker.error(l_entry, "number", _("the same licence (type and number) is listed twice"))
+        seen.add(natural)
+        licences.append({"entry": l_entry, "natural": natural, "values": _attrs(instance, values)})
+    return licences
+
+
+def _check_parts(checker: _Checker, metrics: list[dict]) -> None:
+    """``part_of`` names another segment of the same partner in this file (its revenue already holds this one's)."""
+    segments = {m["values"]["segment"] for m in metrics if m["values"]["segment"]}
+    for metric in metrics:
+        part_of, segment = metric["values"]["part_of"], metric["values"]["segment"]
+        if not part_of:
+            continue
+        if not segment:
+            checker.error(metric["entry"], "part_of", _("only a segment can be part of another segment"))
+        elif part_of == segment:
+            checker.error(metric["entry"], "part_of", _("a segment cannot be part of itself"))
+        elif part_of not in segments:
+            checker.error(
+                metric["entry"],
+                "part_of",
+                _("unknown segment %(name)r; expected one of this partner's segments: %(names)s")
+                % {"name": part_of, "names": "、".join(sorted(segments - {segment}))},
+            )
 
 
 def _parse_partners(path: Path) -> list[dict]:
-    """The partner library: a header (urn, version, …) and partners, each with its figures (metrics)."""
+    """The partner register: a header (urn, version, …) and partners, each with its kind, licences and figures."""
     data = _read_yaml(path)
     checker = _Checker(path)
     for name in ("urn", "version", "partners"):
@@ -467,10 +564,29 @@ def _parse_partners(path: Path) -> list[dict]:
             "name_zh_hans": name_zh,
             "name_en": name_en,
             "ticker": checker.text(entry, raw, "ticker", required=False),
+            "kind": checker.text(entry, raw, "kind"),
+            "related_party_group": checker.text(entry, raw, "related_party_group", required=False),
+            "is_illustrative": checker.flag(entry, raw, "is_illustrative"),
             "description_zh_hans": desc_zh,
             "description_en": desc_en,
         }
         checker.check_model(entry, TechPartner(**values), names=_NAME_LABELS)
+        # Invented partners say so twice: the flag, and a name no reader takes for a real company's.
+        named_demo = name_zh.startswith(ILLUSTRATIVE_PREFIX)
+        if values["is_illustrative"] and name_zh and not named_demo:
+            checker.error(
+                entry,
+                "name.zh-hans",
+                _("an illustrative partner's Chinese name starts with %(prefix)s")
+                % {"prefix": ILLUSTRATIVE_PREFIX},
+            )
+        elif named_demo and not values["is_illustrative"]:
+            checker.error(
+                entry,
+                "is_illustrative",
+                _("a partner named %(prefix)s… is invented for the demo: say is_illustrative: true")
+                % {"prefix": ILLUSTRATIVE_PREFIX},
+            )
         if key in seen_keys:
             checker.error(entry, "key", _("duplicate partner key %(key)r") % {"key": key})
         seen_keys.add(key)
@@ -487,6 +603,7 @@ def _parse_partners(path: Path) -> list[dict]:
             m_values = {
                 "metric": checker.text(m_entry, m_raw, "metric"),
                 "segment": checker.text(m_entry, m_raw, "segment", required=False),
+                "part_of": checker.text(m_entry, m_raw, "part_of", required=False),
                 "period": checker.text(m_entry, m_raw, "period"),
                 "period_end": checker.date(m_entry, m_raw, "period_end"),
                 "value": checker.number(m_entry, m_raw, "value"),
@@ -499,8 +616,19 @@ def _parse_partners(path: Path) -> list[dict]:
             if natural in seen_metrics:
                 checker.error(m_entry, "metric", _("duplicate figure for this metric, segment and period"))
             seen_metrics.add(natural)
-            metrics.append({"natural": natural, "values": _attrs(instance, m_values)})
-        partners.append({"key": key, "values": values, "metrics": metrics})
+            metrics.append({"entry": m_entry, "natural": natural, "values": _attrs(instance, m_values)})
+        _check_parts(checker, metrics)
+        licences = _parse_licences(checker, entry, raw.get("licences"))
+        partners.append(
+            {
+                "key": key,
+                "file": checker.file,
+                "entry": entry,
+                "values": values,
+                "metrics": metrics,
+                "licences": licences,
+            }
+        )
     checker.raise_if_any()
     return partners
 
@@ -551,7 +679,7 @@ _INITIATIVE_FIELDS = {
     "kpis",
     "evidence",
 }
-_LINK_FIELDS = {"partner", "role", "note"}
+_LINK_FIELDS = {"partner", "role", "note", "services"}
 _KPI_FIELDS = {"name", "cost_driver", "unit", "baseline", "target", "target_date", "observations"}
 _OBSERVATION_FIELDS = {"observed_on", "value", "note"}
 _EVIDENCE_FIELDS = {"url", "note", "uploaded_by"}
@@ -773,7 +901,13 @@ def _parse_initiative(
         leads += link.role == "lead"
         if any(p["partner"] == key for p in partners):
             checker.error(p_entry, "partner", _("partner %(key)r is listed twice") % {"key": key})
-        partners.append({"partner": key, "values": {"role": link.role, "note": link.note}})
+        link_values = {"role": link.role, "note": link.note}
+        if p_raw.get("services") is not None:  # left out: the link keeps the services it has
+            services = FieldErrors()
+            link_values["services"] = check_link_services(services, "services", p_raw["services"])
+            for message in services.get("services", []):
+                checker.error(p_entry, "services", message)
+        partners.append({"partner": key, "values": link_values})
     if leads > 1:
         checker.error(entry, "partners", _("at most one partner may have the role lead"))
 
@@ -903,17 +1037,50 @@ def _write_taxonomy(reference: ReferenceData, result: SeedResult) -> None:
 
 
 def _write_partners(reference: ReferenceData, result: SeedResult) -> None:
+    """Partners, their licences and figures, through the partner services as the system (``_Door``): a refusal
+    names the file and the entry. Existing rows are read in one query per model; only what differs is written."""
     keys = [p["key"] for p in reference.partners]
     existing = {p.key: p for p in TechPartner.objects.filter(key__in=keys)}
     metrics = {
         (m.partner_id, m.metric, m.segment, m.period): m
         for m in PartnerMetric.objects.filter(partner__key__in=keys)
     }
+    licences = {
+        (item.partner_id, item.licence_type, item.number): item
+        for item in PartnerLicence.objects.filter(partner__key__in=keys).order_by("id")
+    }
     for item in reference.partners:
-        partner, _outcome = _upsert(result, TechPartner, existing, item["key"], item["values"])
+        file = item["file"]
+        writer = _Door(file, item["entry"])
+        partner = _write_row(
+            result,
+            writer,
+            TechPartner,
+            existing.get(item["key"]),
+            item["values"],
+            create=lambda data: partner_create(user=None, data=data),
+            update=lambda obj, data: partner_update(user=None, partner=obj, data=data),
+        )
+        for licence in item["licences"]:
+            _write_row(
+                result,
+                _Door(file, licence["entry"]),
+                PartnerLicence,
+                licences.get((partner.pk, *licence["natural"])),
+                licence["values"],
+                create=lambda data, partner=partner: licence_create(user=None, partner=partner, data=data),
+                update=lambda obj, data: licence_update(user=None, licence=obj, data=data),
+            )
         for metric in item["metrics"]:
-            natural = (partner.pk, *metric["natural"])
-            _upsert(result, PartnerMetric, metrics, natural, {"partner_id": partner.pk, **metric["values"]})
+            _write_row(
+                result,
+                _Door(file, metric["entry"]),
+                PartnerMetric,
+                metrics.get((partner.pk, *metric["natural"])),
+                metric["values"],
+                create=lambda data, partner=partner: metric_create(user=None, partner=partner, data=data),
+                update=lambda obj, data: metric_update(user=None, metric=obj, data=data),
+            )
 
 
 def _write_reference(reference: ReferenceData) -> SeedResult:
@@ -1080,6 +1247,13 @@ def _write_row(result, writer: _Door, model, found, values: dict, *, create, upd
     return obj
 
 
+def _link_differs(link: InitiativePartner, values: dict) -> bool:
+    """Whether a partner row of the file changes the link (services the row leaves out stay as they are)."""
+    if (link.role, link.note) != (values["role"], values["note"]):
+        return True
+    return "services" in values and link.services != values["services"]
+
+
 def _write_initiative(result, writer: _Door, item: dict, bank: Bank, found, links: dict) -> Initiative:
     """One demo initiative through ``initiative_create`` / ``initiative_update``: its values, owner, scenario
     types and partner links. Links the file does not list are kept (a seed never deletes)."""
@@ -1088,17 +1262,7 @@ def _write_initiative(result, writer: _Door, item: dict, bank: Bank, found, link
     for link in item["partners"]:
         key = link["partner"]
         old = current.get(key)
-        outcome = (
-            CREATED
-            if old is None
-            else UPDATED
-            if (old.role, old.note)
-            != (
-                link["values"]["role"],
-                link["values"]["note"],
-            )
-            else UNCHANGED
-        )
+        outcome = CREATED if old is None else UPDATED if _link_differs(old, link["values"]) else UNCHANGED
         result.record(InitiativePartner, outcome)
         partners[key] = {"partner": key, **link["values"]}
     data = {**item["values"], "pillar": item["pillar"], "owner": item["owner"] or None}
@@ -1118,10 +1282,7 @@ def _write_initiative(result, writer: _Door, item: dict, bank: Bank, found, link
         changed["owner"] = data["owner"]
     if {t.key for t in found.scenario_types.all()} != set(item["scenario_types"]):
         changed["scenario_types"] = item["scenario_types"]
-    if any(
-        (current[key].role, current[key].note) != (p["role"], p["note"]) if key in current else True
-        for key, p in partners.items()
-    ):
+    if any(_link_differs(current[key], p) if key in current else True for key, p in partners.items()):
         changed["partners"] = [*partners.values()]
     result.record(Initiative, UPDATED if changed else UNCHANGED)
     return writer(initiative_update, user=None, initiative=found, data=changed) if changed else found

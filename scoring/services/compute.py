@@ -7,6 +7,7 @@ again on unchanged inputs writes no second Score.
 
 from __future__ import annotations
 
+import datetime
 import json
 import logging
 from dataclasses import dataclass, field
@@ -143,10 +144,20 @@ def _rating_rows(assessment_ids: list[int]):
 
 
 def score_initiatives(
-    *, bank_id: int | None, initiative_ids: list[int], rubric_version_id: int | None = None, job_id=None
+    *,
+    bank_id: int | None,
+    initiative_ids: list[int],
+    rubric_version_id: int | None = None,
+    job_id=None,
+    as_of: datetime.date | None = None,
 ) -> ChunkOutcome:
-    """Score the given initiatives (of one bank, when ``bank_id`` is given) and store new Scores."""
+    """Score the given initiatives (of one bank, when ``bank_id`` is given) and store new Scores.
+
+    ``as_of`` is the scoring date version 2's sources judge on (today when not given; a job passes the day it was
+    requested); those sources store it in their data, so it is part of each Score's inputs (scoring.sources).
+    """
     outcome = ChunkOutcome()
+    as_of = as_of or timezone.localdate()
     qs = Initiative.objects.filter(id__any_of=initiative_ids)  # scoring.lookups
     if bank_id is not None:
         qs = qs.for_bank(bank_id)
@@ -186,7 +197,7 @@ def score_initiatives(
             outcome.errors[iid] = f"no published rubric version for pillar {pillar}"
             continue
         initiative_version[iid] = bundle.version_id
-        facts.append(InitiativeFacts(iid, cats or [], basis, assessed, cross, mechanism))
+        facts.append(InitiativeFacts(iid, cats or [], basis, assessed, cross, mechanism, as_of))
     if not facts:
         return outcome
 

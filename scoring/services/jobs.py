@@ -269,6 +269,8 @@ def score_chunk_run(chunk_id: int) -> None:
             initiative_ids=chunk.initiative_ids,
             rubric_version_id=chunk.job.rubric_version_id,
             job_id=chunk.job_id,
+            # Every chunk of a job judges on the day it was requested, whenever it runs or is redelivered.
+            as_of=timezone.localdate(chunk.job.created_at),
         )
         if settings.SCORING_FAULT_DELAY:  # fault-injection tests only (see settings)
             time.sleep(settings.SCORING_FAULT_DELAY)

@@ -47,7 +47,9 @@ def test_list_shows_only_the_users_banks_with_pillar_partners_and_current_score(
     assert row["id"] == world.initiatives["A"].pk
     assert row["pillar"] == "scenario"
     assert row["bank"] == world.banks["A"].pk and row["bank_code"] == "bank-a"
-    assert row["partners"] == [{"partner": "tencent", "partner_name": "Tencent", "role": "lead", "note": ""}]
+    assert row["partners"] == [
+        {"partner": "tencent", "partner_name": "Tencent", "role": "lead", "note": "", "services": []}
+    ]
     assert row["current_score"] is None
 
 
@@ -172,7 +174,7 @@ def test_patch_changes_fields_and_replaces_partners(world, client_as):
     assert response.status_code == 200, response.json()
     assert response.json()["title"] == "新标题 New title"
     assert response.json()["partners"] == [
-        {"partner": "alibaba", "partner_name": "Alibaba", "role": "lead", "note": "换合作方"}
+        {"partner": "alibaba", "partner_name": "Alibaba", "role": "lead", "note": "换合作方", "services": []}
     ]
     assert list(InitiativePartner.objects.filter(initiative=a1).values_list("partner__key", flat=True)) == [
         "alibaba"

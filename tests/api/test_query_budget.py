@@ -19,6 +19,8 @@ from partnerships.models import (
     InitiativePartner,
     KPIObservation,
     Membership,
+    PartnerDueDiligence,
+    PartnerLicence,
     PartnerMetric,
     ScenarioType,
     TechPartner,
@@ -37,7 +39,8 @@ N = 60
 # more than a superuser: their memberships.
 BUDGETS = {
     "banks/": ("superuser", 6),
-    "partners/": ("analyst", 7),
+    "partners/": ("analyst", 8),  # partners, their licences, their figures
+    "due-diligence/": ("analyst", 6),
     "pillars/": ("analyst", 6),
     "initiatives/": ("analyst", 8),
     "initiatives/?search=项目&ordering=-score_total&tier=D": ("analyst", 8),
@@ -75,6 +78,22 @@ def big(world):
         for i, (p, metric) in enumerate(
             itertools.product(partners, ["market_cap_change_pct", "revenue_growth_pct"])
         )
+    )
+    PartnerLicence.objects.bulk_create(
+        PartnerLicence(partner=p, licence_type=t, issuer="演示", source="seed")
+        for p in partners
+        for t in ("payment", "financing_guarantee")
+    )
+    PartnerDueDiligence.objects.bulk_create(
+        PartnerDueDiligence(
+            bank=bank,
+            partner=p,
+            performed_by=analyst,
+            inherent_risk_tier="low",
+            performed_on=datetime.date(2024, 1, 1),
+            next_due=datetime.date(2025, 1, 1),
+        )
+        for p in partners
     )
     banks = Bank.objects.bulk_create(
         Bank(code=f"bank-{i:03d}", name_zh_hans=f"银行{i}", name_en=f"Bank {i}") for i in range(N)

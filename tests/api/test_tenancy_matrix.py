@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from partnerships.services.partners import due_diligence_create
 from scoring.reports.services import report_generate
 from scoring.services.assessments import assessment_create, assessment_submit
 from scoring.services.jobs import score_job_create
@@ -54,6 +55,24 @@ CASES = [
     Case("bank delete", "delete", "banks/{bank_a}/", expect(default=405)),
     Case("partners list", "get", "partners/", LIST),
     Case("partner detail", "get", "partners/tencent/", LIST),
+    Case("due diligence list", "get", "due-diligence/", LIST),
+    Case("due diligence detail", "get", "due-diligence/{dd}/", READ),
+    Case(
+        "due diligence create in bank A",
+        "post",
+        "due-diligence/",
+        expect(viewer=403, analyst=201, manager=201, other=400, superuser=201),
+        {
+            "bank": "{bank_a}",
+            "partner": "tencent",
+            "inherent_risk_tier": "low",
+            "performed_on": "2024-11-01",
+            "next_due": "2025-11-01",
+            "answers": {"是否持牌": "是"},
+        },
+    ),
+    Case("due diligence patch", "patch", "due-diligence/{dd}/", WRITE, {"inherent_risk_tier": "high"}),
+    Case("due diligence delete", "delete", "due-diligence/{dd}/", expect(default=405)),
     Case("pillars list", "get", "pillars/", LIST),
     Case("pillar detail", "get", "pillars/scenario/", LIST),
     Case("initiatives list", "get", "initiatives/", LIST),
@@ -166,8 +185,19 @@ def scene(world):
     job = score_job_create(requested_by=analyst, bank_id=a1.bank_id, initiative_ids=[a1.pk])
     report = report_generate(bank_id=a1.bank_id, period_start=datetime.date(2024, 11, 4), deliver=False)
     kpi = KPIObservationFactory(kpi=KPIFactory(initiative=a1)).kpi
+    dd = due_diligence_create(
+        user=analyst,
+        data={
+            "bank": a1.bank_id,
+            "partner": "tencent",
+            "inherent_risk_tier": "medium",
+            "performed_on": datetime.date(2024, 10, 1),
+            "next_due": datetime.date(2025, 10, 1),
+        },
+    )
     return {
         "kpi": kpi.pk,
+        "dd": dd.pk,
         "bank_a": world.banks["A"].pk,
         "a1": a1.pk,
         "draft": draft.pk,
@@ -214,7 +244,7 @@ def test_endpoint_by_role(case, role, world, scene, client_as):
         assert set(fields) <= {"bank", "initiative", "initiatives"}, fields
 
 
-LISTS = ["initiatives/", "kpis/", "assessments/", "score-jobs/", "reports/", "banks/"]
+LISTS = ["initiatives/", "kpis/", "assessments/", "score-jobs/", "reports/", "banks/", "due-diligence/"]
 
 
 @pytest.mark.parametrize("path", LISTS)

@@ -41,6 +41,7 @@ def _add_payload(bank, partner, scenario_keys, **overrides) -> dict:
         "partner_links-0-partner": str(partner.pk),
         "partner_links-0-role": "lead",
         "partner_links-0-note": "",
+        **_inline_management("data_categories"),
         **_inline_management("kpis", total=1),
         "kpis-0-name": "获客成本(元/户)",
         "kpis-0-cost_driver": "acquisition",
