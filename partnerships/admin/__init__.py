@@ -1,6 +1,11 @@
-"""Admin registrations for partnerships; every tenant model goes through TenantScopedAdmin."""
+"""Admin registrations for partnerships; every tenant model goes through TenantScopedAdmin.
 
-from . import bank, initiative, kpi, partner, taxonomy, users  # noqa: F401
+``operations`` re-registers the other apps' admins (groups, Celery beat, django-axes) in the reader's language;
+``localize`` puts what Django's admin leaves in English (yes/no icons, history diffs, permission names) into it.
+"""
+
+from . import bank, initiative, kpi, localize, operations, partner, taxonomy, users  # noqa: F401
 from .site import configure_admin_site
 
 configure_admin_site()
+localize.install()

@@ -16,6 +16,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from ..errors import NON_FIELD, ServiceError
 from ..models import Bank, Initiative
 from ..tenancy import bank_ids_for, object_bank_id, scope_queryset, user_has_bank_role
+from .localize import HideLinkRowsMixin, ReadableHistoryMixin
 from .widgets import DecimalInput
 
 
@@ -62,9 +63,10 @@ class TenantScopedMixin:
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
-class ReadOnlyHistoryMixin:
+class ReadOnlyHistoryMixin(ReadableHistoryMixin):
     """History pages are for reading: a POST to a version page would save it (simple-history's revert form,
-    which only hides its button when reverting is disabled), bypassing the change permission."""
+    which only hides its button when reverting is disabled), bypassing the change permission. Their diffs read
+    in the reader's language (``localize.ReadableHistoryMixin``)."""
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         if request.method not in ("GET", "HEAD"):
@@ -72,7 +74,7 @@ class ReadOnlyHistoryMixin:
         return super().history_form_view(request, object_id, version_id, extra_context)
 
 
-class TenantScopedAdmin(ReadOnlyHistoryMixin, TenantScopedMixin, SimpleHistoryAdmin):
+class TenantScopedAdmin(HideLinkRowsMixin, ReadOnlyHistoryMixin, TenantScopedMixin, SimpleHistoryAdmin):
     """A ModelAdmin with change history whose history pages are scoped like everything else."""
 
     def get_history_queryset(self, request, history_manager, pk_name, object_id):

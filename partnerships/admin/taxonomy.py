@@ -3,6 +3,7 @@
 from django.contrib import admin
 
 from ..models import Pillar, ScenarioType
+from .localize import HideLinkRowsMixin
 
 
 class ScenarioTypeInline(admin.TabularInline):
@@ -12,13 +13,13 @@ class ScenarioTypeInline(admin.TabularInline):
 
 
 @admin.register(Pillar)
-class PillarAdmin(admin.ModelAdmin):
+class PillarAdmin(HideLinkRowsMixin, admin.ModelAdmin):
     list_display = ["key", "name_zh_hans", "name_en", "position"]
     inlines = [ScenarioTypeInline]
 
 
 @admin.register(ScenarioType)
-class ScenarioTypeAdmin(admin.ModelAdmin):
+class ScenarioTypeAdmin(HideLinkRowsMixin, admin.ModelAdmin):
     list_display = ["key", "name_zh_hans", "name_en", "pillar", "group", "position"]
     list_filter = ["pillar", "group"]
     search_fields = ["key", "name_zh_hans", "name_en"]

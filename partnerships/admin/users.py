@@ -11,8 +11,12 @@ from __future__ import annotations
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.forms import AdminPasswordChangeForm, SetUnusablePasswordMixin
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from ..tenancy import bank_ids_for, members_of
+from .localize import PermissionLabelsMixin
 
 OWNER_PICKER = ("partnerships", "initiative", "owner")
 OWNER_ROLE = "analyst"
@@ -26,7 +30,22 @@ def _owner_picker(request) -> bool:
     return (params.get("app_label"), params.get("model_name"), params.get("field_name")) == OWNER_PICKER
 
 
-class ScorecardUserAdmin(UserAdmin):
+class ScorecardPasswordChangeForm(AdminPasswordChangeForm):
+    # Django's own help text is built once, in the language of the first import, and its warning is not
+    # marked for translation; this one is put together in the reader's language.
+    usable_password_help_text = format_lazy(
+        "{}{}",
+        SetUnusablePasswordMixin.usable_password_help_text,
+        format_lazy(
+            '<ul id="id_unusable_warning" class="messagelist"><li class="warning">{}</li></ul>',
+            _("If disabled, the current password for this user will be lost."),
+        ),
+    )
+
+
+class ScorecardUserAdmin(PermissionLabelsMixin, UserAdmin):
+    change_password_form = ScorecardPasswordChangeForm
+
     def has_view_permission(self, request, obj=None):
         if obj is None and _owner_picker(request):
             ids = bank_ids_for(request.user, min_role=OWNER_ROLE)
