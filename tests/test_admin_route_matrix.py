@@ -323,7 +323,7 @@ class World:
 @pytest.fixture
 def world(two_banks, settings, tmp_path) -> World:
     banks, by_role = two_banks
-    rubrics_load()
+    rubrics_load(versions={1})
     analyst = by_role[("A", "analyst")]
     superuser = UserFactory(username="root", is_superuser=True)
     tencent = TechPartnerFactory(key="tencent", name_zh_hans="腾讯", name_en="Tencent")

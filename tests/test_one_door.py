@@ -117,7 +117,7 @@ def refused_alike(attempts: list[Attempt], message: str, unchanged: Callable[[],
 # --- the world -----------------------------------------------------------------------------------------------
 @pytest.fixture
 def world(two_banks):
-    rubrics_load()
+    rubrics_load(versions={1})
     banks, users = two_banks
     TechPartnerFactory(key="tencent")
     initiative = InitiativeFactory(

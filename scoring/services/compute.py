@@ -21,6 +21,7 @@ from django.utils import timezone
 from partnerships.models import Initiative
 
 from .. import engine
+from ..caps import CAPS
 from ..choices import AssessmentStatus, CriterionSource, VersionStatus
 from ..models import Assessment, Criterion, CurrentScore, Rating, RubricVersion, Score
 from ..sources import SOURCES, InitiativeFacts
@@ -41,6 +42,7 @@ class VersionBundle:
     rated_keys: tuple[str, ...]
     names: dict[str, tuple[str, str]]  # criterion key -> (Chinese, English) name
     criterion_ids: dict[int, str]  # criterion id -> key
+    capped: dict[str, str] = field(default_factory=dict)  # rated criterion key -> cap name (scoring.caps)
 
 
 def _build_bundle(version: RubricVersion) -> VersionBundle:
@@ -76,6 +78,7 @@ def _build_bundle(version: RubricVersion) -> VersionBundle:
         rated_keys=tuple(c.key for c in criteria if c.source != CriterionSource.COMPUTED),
         names={c.key: (c.name_zh_hans, c.name_en) for c in criteria},
         criterion_ids={c.pk: c.key for c in criteria},
+        capped={c.key: c.capped_by for c in criteria if c.capped_by},
     )
 
 
@@ -212,6 +215,9 @@ def score_initiatives(
 
     needed_sources = {name for b in bundles.values() for name in b.computed.values()}
     computed = {name: SOURCES[name](facts) for name in sorted(needed_sources)}
+    needed_caps = {name for b in bundles.values() for name in b.capped.values()}
+    ids = [f.id for f in facts]
+    caps = {name: CAPS[name](ids, as_of=as_of) for name in sorted(needed_caps)}
 
     pending: list[tuple] = []
     by_version = {b.version_id: b for b in bundles.values()}
@@ -228,6 +234,8 @@ def score_initiatives(
                 notes[key] = engine.RatingInput(key, value, entry[1])
                 if value is not None:
                     values[key] = value
+        for key, name in bundle.capped.items():
+            apply_cap(notes, values, key, *caps[name].get(fact.id, (0, [])))
         for key, source in bundle.computed.items():
             result = computed[source][fact.id]
             notes[key] = engine.RatingInput(key, result.value, result.rationale, result.data)
@@ -265,6 +273,25 @@ def score_initiatives(
         )
     _store(pending, outcome)
     return outcome
+
+
+def apply_cap(
+    notes: dict[str, engine.RatingInput], values: dict[str, float], key: str, cap: int, reasons: list[dict]
+) -> None:
+    """A rated criterion capped by facts (rubric version 2, ``Criterion.capped_by``): a rating above the cap
+    counts as the cap. The cap and its reasons go into the rating's data (so into the score's inputs and its
+    breakdown), with the rater's own rating under ``rated`` when the cap lowered it. An unrated criterion stays
+    unrated."""
+    note = notes.get(key)
+    if note is None:
+        return
+    data = {"cap": cap, "cap_reasons": reasons}
+    value = note.value
+    if value is not None and value > cap:
+        data["rated"] = value
+        value = float(cap)
+        values[key] = value
+    notes[key] = engine.RatingInput(key, value, note.rationale, data)
 
 
 def _missing(notes: dict[str, engine.RatingInput]) -> dict[str, list]:

@@ -138,6 +138,12 @@ def portfolio_generate(
                 "is_illustrative",
                 "created_at",
                 "updated_at",
+                # Version 2's facts: COPY writes no model defaults, so every NOT NULL column is named.
+                "no_personal_data",
+                "provision_separate_consent",
+                "cross_border_destination",
+                "cross_border_separate_consent",
+                "processing_agreement",
             ],
             (
                 (
@@ -155,6 +161,11 @@ def portfolio_generate(
                     True,
                     now,
                     now,
+                    not shares,
+                    False,
+                    "",
+                    False,
+                    False,
                 )
                 for bank_id, code, pillar, shares in plan
             ),
@@ -171,12 +182,16 @@ def portfolio_generate(
             chosen = rng.sample(partners, 2 if rng.random() < 0.5 else 1)
             links.append((iid, chosen[0], "lead", ""))
             links.extend((iid, p, "technology", "") for p in chosen[1:])
-        _write(InitiativePartner, ["initiative", "partner", "role", "note"], links)
+        _write(
+            InitiativePartner,
+            ["initiative", "partner", "role", "note", "services"],
+            ((*link, _jsonable([])) for link in links),
+        )
 
         _write(
             KPI,
-            ["initiative", "name", "cost_driver", "unit", "baseline", "target"],
-            ((iid, "获客成本(元/户)", "acquisition", "元", 300, 200) for iid, _p in new_ids),
+            ["initiative", "name", "cost_driver", "unit", "baseline", "target", "weight"],
+            ((iid, "获客成本(元/户)", "acquisition", "元", 300, 200, 1) for iid, _p in new_ids),
         )
         kpis = dict(
             KPI.objects.filter(initiative_id__in=[i for i, _p in new_ids]).values_list("initiative_id", "id")

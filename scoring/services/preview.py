@@ -12,6 +12,7 @@ import math
 from decimal import Decimal
 from typing import Any
 
+from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
@@ -19,10 +20,11 @@ from partnerships.models import Initiative
 from partnerships.tenancy import user_has_bank_role
 
 from .. import engine
+from ..caps import CAPS
 from ..errors import Conflict, Invalid
 from ..models import RubricVersion
 from ..sources import SOURCES, InitiativeFacts
-from .compute import published_version_ids_by_pillar, version_bundle
+from .compute import apply_cap, published_version_ids_by_pillar, version_bundle
 from .sensitivity import tier_changes
 
 
@@ -126,9 +128,16 @@ def score_preview(
         raise Conflict(_("This rubric version cannot score yet: %(reason)s") % {"reason": exc}) from exc
     specs = {spec.key: spec for spec in bundle.specs}
     inputs = _clean_ratings(ratings, specs)
-    if initiative is not None:
-        inputs.update(_computed_inputs(bundle, initiative, skip=set(inputs)))
     values = {k: r.value for k, r in inputs.items() if r.value is not None}
+    if initiative is not None:
+        # As when it is scored: ratings capped by the initiative's facts, then the computed criteria.
+        today = timezone.localdate()
+        for key, name in bundle.capped.items():
+            apply_cap(
+                inputs, values, key, *CAPS[name]([initiative.pk], as_of=today).get(initiative.pk, (0, []))
+            )
+        inputs.update(_computed_inputs(bundle, initiative, skip=set(inputs)))
+        values = {k: r.value for k, r in inputs.items() if r.value is not None}
     result = bundle.compiled.score(values, inputs)
     body = result.to_dict()
     english = (get_language() or "").startswith("en")

@@ -2,7 +2,10 @@
 
 Files (``fixtures/rubrics/*.yaml``): one ``kind: core`` file with the shared criteria and one ``kind: rubric``
 file per pillar that includes it. A file whose content (checksum) is already loaded is skipped; a published
-version whose file changed must get a new version number — it is refused, never overwritten. One exception: a
+version whose file changed must get a new version number — it is refused, never overwritten. A file that says
+``publish: false`` is loaded as a draft (replaced while it stays a draft), to be published deliberately — rubric
+version 2 ships that way: publishing it re-scores every initiative under rules whose checklist must be answered
+first. One exception to the refusal: a
 punctuation correction. When the file and the stored version differ only in the width of ``, : ; ( )`` (and the
 spaces beside them) in their texts — everything a score depends on, every word and every number being the same —
 the stored texts take the file's punctuation in place, and the load reports the version as ``amended``. That is how
@@ -15,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Container
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -291,6 +295,12 @@ def parse_rubric_files(directory: Path = RUBRIC_DIR) -> list[dict]:
             "confidence": confidence,
             "criteria": criteria,
         }
+        if (
+            "publish" in data
+        ):  # only when the file says so: the checksums of files without it stay as they were
+            if not isinstance(data["publish"], bool):
+                problems.append(f"{_where(path, None, 'publish')}: must be true or false")
+            body["publish"] = data["publish"] is not False
         body["checksum"] = hashlib.sha256(
             json.dumps(body, sort_keys=True, ensure_ascii=False, default=str).encode()
         ).hexdigest()
@@ -301,9 +311,17 @@ def parse_rubric_files(directory: Path = RUBRIC_DIR) -> list[dict]:
     return parsed
 
 
-def rubrics_load(*, directory: Path = RUBRIC_DIR, user=None, publish: bool = True) -> LoadReport:
-    """Validate all files, then load them in one transaction; new versions are published (and re-scored)."""
+def rubrics_load(
+    *, directory: Path = RUBRIC_DIR, user=None, publish: bool = True, versions: Container[int] | None = None
+) -> LoadReport:
+    """Validate all files, then load them in one transaction; new versions are published (and re-scored).
+
+    ``versions`` loads only those version numbers (every file is still validated): tests of the scoring machinery
+    that were written against version 1's content pin it with ``versions={1}``.
+    """
     parsed = parse_rubric_files(directory)
+    if versions is not None:
+        parsed = [body for body in parsed if body["version"] in versions]
     from partnerships.models import Pillar
 
     # The pillars come from the taxonomy (seed_demo / loaddata fixtures/taxonomy.json); without them every
@@ -319,6 +337,10 @@ def rubrics_load(*, directory: Path = RUBRIC_DIR, user=None, publish: bool = Tru
             ]
         )
     report = LoadReport()
+    # Versions in order; of the new versions of one rubric published in this load, only the last re-scores (the
+    # earlier ones are published and retired at once: their scores would be replaced straight away).
+    parsed.sort(key=lambda b: (b["urn"], b["version"]))
+    last = {b["urn"]: b["version"] for b in parsed if b.get("publish", True)}
     with transaction.atomic():
         for body in parsed:
             rubric, _created = Rubric.objects.get_or_create(
@@ -386,8 +408,12 @@ def rubrics_load(*, directory: Path = RUBRIC_DIR, user=None, publish: bool = Tru
                 ]
             )
             report.created.append(label)
-            if publish:
-                report.jobs.append(rubric_version_publish(version, user=user))
+            if publish and body.get("publish", True):
+                job = rubric_version_publish(
+                    version, user=user, rescore=body["version"] == last.get(body["urn"])
+                )
+                if job is not None:
+                    report.jobs.append(job)
     return report
 
 
@@ -605,8 +631,9 @@ def rubric_version_delete(*, user, version: RubricVersion | int) -> None:
         current.delete()
 
 
-def rubric_version_publish(version: RubricVersion, *, user=None):
-    """Publish a draft (retiring the version it replaces) and re-score the initiatives it covers (superusers)."""
+def rubric_version_publish(version: RubricVersion, *, user=None, rescore: bool = True):
+    """Publish a draft (retiring the version it replaces) and re-score the initiatives it covers (superusers);
+    ``rescore=False`` publishes without asking for scores (a version superseded within the same load)."""
     from .jobs import score_job_create
 
     require_rubric_author(user)
@@ -625,7 +652,7 @@ def rubric_version_publish(version: RubricVersion, *, user=None):
         version.published_at = now
         version.published_by = user
         version.save()
-        if not version.rubric.is_default:
+        if not version.rubric.is_default or not rescore:
             return None
         return score_job_create(
             requested_by=user,

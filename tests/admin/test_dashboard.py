@@ -62,7 +62,7 @@ INDEX = "/admin/"
 
 @pytest.fixture
 def rubrics(two_banks):
-    rubrics_load()
+    rubrics_load(versions={1})
 
 
 def _page(client, language: str = "en") -> str:

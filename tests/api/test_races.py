@@ -68,7 +68,7 @@ def _together(*calls):
 
 @pytest.fixture
 def bank_people(taxonomy):
-    rubrics_load()
+    rubrics_load(versions={1})
     analyst, manager_1, manager_2 = UserFactory(), UserFactory(), UserFactory()
     initiative = InitiativeFactory(pillar_id="scenario")
     MembershipFactory(user=analyst, bank=initiative.bank, role="analyst")

@@ -44,7 +44,7 @@ def _user(username: str, bank, role: str):
 
 def _publish_rubrics_and_wait() -> None:
     """Publish the default rubrics and let the worker finish their (empty) re-score jobs first."""
-    for job in rubrics_load().jobs:
+    for job in rubrics_load(versions={1}).jobs:
         if job is None:
             continue
         wait_for(
@@ -206,7 +206,7 @@ def test_analyst_records_rates_and_manager_approves_in_chinese(workers, new_page
 
 
 def test_manager_reads_weekly_report_and_downloads_xlsx(private_broker, taxonomy, new_page, shot, artifacts):
-    rubrics_load()  # its re-score jobs wait on the private broker; the score below is computed directly
+    rubrics_load(versions={1})  # its re-score jobs wait on the private broker; the score below is computed directly
     bank = BankFactory(code="e2e-bank", name_zh_hans="端到端银行", name_en="E2E Bank")
     initiative = make_rated_initiative(bank=bank)
     outcome = score_initiatives(bank_id=bank.pk, initiative_ids=[initiative.pk])

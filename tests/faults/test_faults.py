@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.services, pytest.mark.slow]
 
 
 def _settle_rubrics():
-    for job in rubrics_load().jobs:
+    for job in rubrics_load(versions={1}).jobs:
         if job is not None:
             _wait_job(job, 60)
 
@@ -105,7 +105,7 @@ from django.core.management import call_command
 from partnerships.models import Bank, Initiative
 from scoring.services.rubrics import rubrics_load
 call_command("loaddata", "taxonomy", verbosity=0)
-rubrics_load()
+rubrics_load(versions={1})
 bank = Bank.objects.create(code="fault", name_zh_hans="故障银行", name_en="Fault bank")
 Initiative.objects.bulk_create(
     Initiative(bank=bank, code=f"f-{i}", title=f"故障 {i}", pillar_id=("scenario", "data_sharing", "smart_banking")[i % 3])

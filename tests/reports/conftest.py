@@ -132,7 +132,7 @@ def _initiative(bank, code, pillar, status, scenario_keys=(), partners=()):
 
 @pytest.fixture
 def rubrics(db, taxonomy):
-    rubrics_load()
+    rubrics_load(versions={1})
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from tests.processes import CeleryProcess, PrivateRedis, service_env
 
 @pytest.fixture
 def rubrics(db, taxonomy):
-    rubrics_load()
+    rubrics_load(versions={1})
 
 
 def make_rated_initiative(*, rating: int = 3, compliance: int = 3, bank=None):

@@ -357,7 +357,7 @@ def version_2(db, taxonomy):
     """A draft data-sharing rubric version whose computed criteria take the version 2 sources."""
     from scoring.services.rubrics import rubrics_load
 
-    rubrics_load()
+    rubrics_load(versions={1})
     published = RubricVersion.objects.get(rubric__pillar_id="data_sharing", rubric__is_default=True)
     draft = RubricVersion.objects.create(
         rubric=published.rubric, number=published.number + 100, status="draft"

@@ -29,7 +29,7 @@ def _request(initiative) -> ScoreJob:
 
 def _rubrics_published_and_settled() -> None:
     """Publish the default rubrics and wait for their (empty) re-score jobs, so they don't race the test."""
-    for job in rubrics_load().jobs:
+    for job in rubrics_load(versions={1}).jobs:
         if job is not None:
             _finished(job)
 
@@ -123,7 +123,7 @@ def test_publishing_rescores_every_initiative_in_chunks(taxonomy, workers):
         Initiative(bank=bank, code=f"bulk-{i}", title=f"批量 {i}", pillar_id="scenario") for i in range(1200)
     )
     workers()
-    report = rubrics_load()  # publishes v1 of each pillar's rubric → one re-score job each
+    report = rubrics_load(versions={1})  # publishes v1 of each pillar's rubric → one re-score job each
     jobs = [job for job in report.jobs if job is not None]
     for job in jobs:
         _finished(job, timeout=120)
