@@ -15,7 +15,12 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-CATALOGUES = sorted((ROOT / "locale" / "zh_Hans" / "LC_MESSAGES").glob("*.po"))
+CATALOGUES = sorted(
+    [
+        *(ROOT / "locale" / "zh_Hans" / "LC_MESSAGES").glob("*.po"),
+        *(ROOT / "locale_overrides" / "zh_Hans" / "LC_MESSAGES").glob("*.po"),
+    ]
+)
 FIXTURES = sorted([*(ROOT / "fixtures").rglob("*.yaml"), *(ROOT / "fixtures").rglob("*.json")])
 CJK = "\u3400-\u9fff\u3000-\u303f\uff00-\uffef\u2018-\u201d"
 HALF_WIDTH = re.compile(rf"(?<=[{CJK}])[,:;()]|[,;()](?=[{CJK}])|(?<![\w/]):(?=[{CJK}])")
