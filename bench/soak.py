@@ -191,6 +191,7 @@ def main(argv=None) -> int:
     assessments = 0
     died = ""
     load_start = os.getloadavg()
+    loads: list[float] = []  # the 1-minute load average, sampled every minute of the run
     try:
         deadline = time.monotonic() + 60
         while api.call("GET", "/api/v1/schema/?format=json", ok=(200,)) is None:
@@ -223,6 +224,8 @@ def main(argv=None) -> int:
                     jobs.append(job_id)
                     assessments += 1
                 next_assessment = tick + 15
+            if i % 60 == 0:
+                loads.append(os.getloadavg()[0])
             if i % 300 == 0:
                 log(
                     f"  {(tick - started) / 60:5.1f} min: {len(jobs)} jobs asked, {assessments} approvals, "
@@ -262,8 +265,9 @@ def main(argv=None) -> int:
         [
             f"Soak of {when} (`python -m bench.soak --minutes {args.minutes:g}`; written by that run): "
             f"{ran:.1f} minutes of `make run`'s web, worker and beat on SQLite and the filesystem broker; "
-            f"load average {load_start[0]:.2f} at the start, {load_end[0]:.2f} at the end "
-            f"({os.cpu_count()} CPUs).",
+            f"load average {load_start[0]:.2f} at the start, {load_end[0]:.2f} at the end, "
+            f"{max(loads, default=0):.2f} at the highest and {sum(loads) / max(len(loads), 1):.2f} on average "
+            f"over the run, sampled each minute ({os.cpu_count()} CPUs).",
             "",
             "| figure | value |",
             "| --- | --- |",
