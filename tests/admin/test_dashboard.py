@@ -258,10 +258,10 @@ def test_a_failed_gate_is_named_with_a_link_to_the_initiative(two_banks, rubrics
     client = client_for(users[("A", "viewer")])
     zh = _section(_page(client, "zh-hans"), "sc-failed-gates")
     assert reverse("admin:partnerships_initiative_change", args=[initiative.pk]) in zh
-    assert f'<span title="compliance_readiness">{gate.name_zh_hans}</span>：打分为 1.0，低于门槛 2.0' in zh
+    assert f'<span title="compliance_readiness">{gate.name_zh_hans}</span>：打分为 1，低于门槛 2' in zh
     assert passing.title not in zh
     en = _section(_page(client, "en"), "sc-failed-gates")
-    assert f"{gate.name_en}</span>: rated 1.0, below the gate of 2.0" in en
+    assert f"{gate.name_en}</span>: rated 1, below the gate of 2" in en
 
 
 def test_a_running_job_shows_its_progress_and_the_endpoint_the_page_polls(two_banks, rubrics, client_for):
