@@ -206,7 +206,8 @@ def test_analyst_records_rates_and_manager_approves_in_chinese(workers, new_page
 
 
 def test_manager_reads_weekly_report_and_downloads_xlsx(private_broker, taxonomy, new_page, shot, artifacts):
-    rubrics_load(versions={1})  # its re-score jobs wait on the private broker; the score below is computed directly
+    # Its re-score jobs wait on the private broker; the score below is computed directly.
+    rubrics_load(versions={1})
     bank = BankFactory(code="e2e-bank", name_zh_hans="端到端银行", name_en="E2E Bank")
     initiative = make_rated_initiative(bank=bank)
     outcome = score_initiatives(bank_id=bank.pk, initiative_ids=[initiative.pk])

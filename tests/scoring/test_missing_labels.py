@@ -48,4 +48,6 @@ def test_a_report_names_what_a_failed_gate_lacked():
         assert gate_reason_text(gate) == "数据缺失：信用相关信息是否用于授信决策"
         assert gate_reason_text({"reason": "unrated"}) == "未打分"
     with translation.override("en"):
-        assert gate_reason_text(gate) == "missing data: whether credit-related data is used for credit decisions"
+        assert (
+            gate_reason_text(gate) == "missing data: whether credit-related data is used for credit decisions"
+        )
