@@ -100,7 +100,12 @@ class RubricVersion(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.rubric} v{self.number} ({self.get_status_display()})"
+        # Translated as a whole: Chinese puts the status in full-width parentheses.
+        return _("%(rubric)s v%(number)s (%(status)s)") % {
+            "rubric": self.rubric,
+            "number": self.number,
+            "status": self.get_status_display(),
+        }
 
     def save(self, *args, **kwargs):
         if self.pk is not None:
