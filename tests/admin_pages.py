@@ -78,7 +78,7 @@ class SeededAdmin:
 
 # --- the database --------------------------------------------------------------------------------------------
 
-PASSWORD = "crawl-Admin-pw-0427"
+PASSWORD = "crawl-Admin-test-pw-0427"  # a throw-away user in the test database
 
 
 def seed_admin_data(*, password: str = PASSWORD) -> SeededAdmin:

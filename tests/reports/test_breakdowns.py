@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from openpyxl import load_workbook
 
+from scoring.admin import initiatives as initiatives_admin
 from scoring.models import Score
 from scoring.services.compute import score_initiatives
 from tests.factories import InitiativeFactory
@@ -115,7 +116,7 @@ def test_the_download_costs_the_same_queries_for_one_initiative_or_many(two_bank
 
 def test_too_many_initiatives_is_a_message_not_a_file(scored, client_for, monkeypatch):
     users, mine, _theirs, unscored = scored
-    monkeypatch.setattr("scoring.admin.initiatives.BREAKDOWN_MAX_INITIATIVES", 1)
+    monkeypatch.setattr(initiatives_admin, "BREAKDOWN_MAX_INITIATIVES", 1)
     client = client_for(users[("A", "viewer")])
     response = _download(client, XLSX_ACTION, [mine.pk, unscored.pk], "en")
     assert response.status_code == 302
