@@ -678,9 +678,38 @@ _INITIATIVE_FIELDS = {
     "partners",
     "kpis",
     "evidence",
+    # Personal data as facts (rubric version 2); absent → not recorded.
+    "no_personal_data",
+    "provided_to_partner",
+    "provision_separate_consent",
+    "cross_border_destination",
+    "cross_border_separate_consent",
+    "credit_use",
+    "credit_route_agency",
+    "impact_assessment_on",
+    "processing_agreement",
+    "data_categories",
 }
+# The version 2 facts a demo initiative may state; None (left out) means "not recorded".
+_MAYBE_FLAGS = ("provided_to_partner", "credit_use")
+_FLAGS_V2 = (
+    "no_personal_data",
+    "provision_separate_consent",
+    "cross_border_separate_consent",
+    "processing_agreement",
+)
 _LINK_FIELDS = {"partner", "role", "note", "services"}
-_KPI_FIELDS = {"name", "cost_driver", "unit", "baseline", "target", "target_date", "observations"}
+_KPI_FIELDS = {
+    "name",
+    "cost_driver",
+    "unit",
+    "baseline",
+    "target",
+    "target_date",
+    "baseline_date",
+    "weight",
+    "observations",
+}
 _OBSERVATION_FIELDS = {"observed_on", "value", "note"}
 _EVIDENCE_FIELDS = {"url", "note", "uploaded_by"}
 
@@ -875,7 +904,28 @@ def _parse_initiative(
         "cross_border_transfer": checker.flag(entry, raw, "cross_border_transfer"),
         "transfer_mechanism": checker.text(entry, raw, "transfer_mechanism", required=False),
         "is_illustrative": checker.flag(entry, raw, "is_illustrative"),
+        "cross_border_destination": checker.text(entry, raw, "cross_border_destination", required=False),
+        "impact_assessment_on": checker.date(entry, raw, "impact_assessment_on", required=False),
+        **{name: checker.flag(entry, raw, name) for name in _FLAGS_V2},
     }
+    for name in _MAYBE_FLAGS:  # true, false or left out (not recorded)
+        value = raw.get(name)
+        if value is not None and not isinstance(value, bool):
+            checker.error(entry, name, _("expected true or false, got %(value)r") % {"value": value})
+            value = None
+        values[name] = value
+    facts: dict = {}
+    agency = raw.get("credit_route_agency")
+    if agency is not None:
+        if not isinstance(agency, str) or agency not in known.partners:
+            checker.error(entry, "credit_route_agency", _("unknown tech partner %(key)r") % {"key": agency})
+        else:
+            facts["credit_route_agency"] = agency
+    if raw.get("data_categories") is not None:
+        facts["data_categories"] = [
+            dict(c) if isinstance(c, dict) else c
+            for c in checker.items(entry, "data_categories", raw["data_categories"])
+        ]
     if values["is_illustrative"] is not True:
         checker.error(entry, "is_illustrative", _("demo initiatives must be marked is_illustrative: true"))
     code = checker.text(entry, raw, "code")
@@ -925,7 +975,10 @@ def _parse_initiative(
             "baseline": checker.number(k_entry, k_raw, "baseline"),
             "target": checker.number(k_entry, k_raw, "target", required=False),
             "target_date": checker.date(k_entry, k_raw, "target_date", required=False),
+            "baseline_date": checker.date(k_entry, k_raw, "baseline_date", required=False),
         }
+        if "weight" in k_raw:
+            k_values["weight"] = checker.number(k_entry, k_raw, "weight")
         kpi = KPI(name=name, **k_values)
         checker.check_model(k_entry, kpi, exclude=("initiative",))
         if any(k["name"] == name for k in kpis):
@@ -977,6 +1030,7 @@ def _parse_initiative(
         "partners": partners,
         "kpis": kpis,
         "evidence": evidence,
+        "facts": facts,
     }
 
 
@@ -1265,7 +1319,7 @@ def _write_initiative(result, writer: _Door, item: dict, bank: Bank, found, link
         outcome = CREATED if old is None else UPDATED if _link_differs(old, link["values"]) else UNCHANGED
         result.record(InitiativePartner, outcome)
         partners[key] = {"partner": key, **link["values"]}
-    data = {**item["values"], "pillar": item["pillar"], "owner": item["owner"] or None}
+    data = {**item["values"], **item["facts"], "pillar": item["pillar"], "owner": item["owner"] or None}
     if found is None:
         data.update(
             bank=bank.pk,
@@ -1284,8 +1338,28 @@ def _write_initiative(result, writer: _Door, item: dict, bank: Bank, found, link
         changed["scenario_types"] = item["scenario_types"]
     if any(_link_differs(current[key], p) if key in current else True for key, p in partners.items()):
         changed["partners"] = [*partners.values()]
+    changed.update(_facts_differ(found, item["facts"]))
     result.record(Initiative, UPDATED if changed else UNCHANGED)
     return writer(initiative_update, user=None, initiative=found, data=changed) if changed else found
+
+
+def _facts_differ(found: Initiative, facts: dict) -> dict:
+    """The version 2 facts the file states that the stored initiative does not have yet."""
+    changed = {}
+    if "credit_route_agency" in facts:
+        stored = found.credit_route_agency.key if found.credit_route_agency_id else None
+        if stored != facts["credit_route_agency"]:
+            changed["credit_route_agency"] = facts["credit_route_agency"]
+    if "data_categories" in facts:
+        stored = {(c.category, c.lawful_basis, c.separate_consent) for c in found.data_categories.all()}
+        wanted = {
+            (c.get("category"), c.get("lawful_basis", ""), bool(c.get("separate_consent", False)))
+            for c in facts["data_categories"]
+            if isinstance(c, dict)
+        }
+        if stored != wanted:
+            changed["data_categories"] = facts["data_categories"]
+    return changed
 
 
 def _write_demo_admin(username: str, password: str | None) -> SeedResult:

@@ -87,6 +87,51 @@ def _load_assessments(path: Path) -> int:
     return created
 
 
+def _load_checklists(path: Path) -> int:
+    """Demo checklist answers (``checklists:`` of the assessments file): every item of the listed levels met, with
+    a demo evidence link of the initiative. Through the evidence and checklist services; answering again is a
+    no-op for answers that are already so."""
+    from partnerships.models import Evidence
+    from partnerships.services.evidence import evidence_create
+
+    from .checklists import checklist_answers_set, current_checklists
+
+    if not path.exists():
+        return 0
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    initiatives = {(i.bank.code, i.code): i for i in Initiative.objects.select_related("bank")}
+    current = current_checklists()
+    answered = 0
+    for n, entry in enumerate(data.get("checklists") or []):
+        where = f"{path.name}: checklists[{n}]"
+        initiative = initiatives.get((entry.get("bank"), entry.get("initiative")))
+        if initiative is None or initiative.pillar_id not in current:
+            raise DemoAssessmentError(f"{where}: unknown bank/initiative, or no checklist for its pillar")
+        url = f"https://example.com/demo-evidence/{initiative.bank.code}/{initiative.code}/checklist"
+        try:
+            evidence = Evidence.objects.filter(initiative=initiative, url=url).first() or evidence_create(
+                user=None, initiative=initiative, data={"kind": "link", "url": url, "note": "演示佐证材料"}
+            )
+            items = current[initiative.pillar_id].items.filter(level__in=entry.get("levels") or [])
+            checklist_answers_set(
+                user=None,
+                initiative=initiative,
+                answers=[
+                    {
+                        "item": i.key,
+                        "answer": "met",
+                        "evidence": evidence.pk,
+                        "expires_on": entry.get("expires_on"),
+                    }
+                    for i in items
+                ],
+            )
+        except ServiceError as exc:
+            raise DemoAssessmentError(f"{where}: {'; '.join(exc.messages())}") from exc
+        answered += 1
+    return answered
+
+
 def demo_scoring_seed(*, demo: bool, assessments_path: Path = DEMO_ASSESSMENTS) -> list[str]:
     report = rubrics_load()
     checklists = checklists_load()  # reference data like the rubrics: the regulatory checklist per pillar
@@ -101,6 +146,7 @@ def demo_scoring_seed(*, demo: bool, assessments_path: Path = DEMO_ASSESSMENTS) 
         return lines
     created = _load_assessments(assessments_path)
     lines.append(_("demo assessments: %(created)d created") % {"created": created})
+    _load_checklists(assessments_path)
     if report.created:
         lines.append(_("scores: the published rubrics' re-score jobs will score every initiative"))
         return lines
