@@ -226,3 +226,94 @@ def test_credit_data_through_a_licensed_agency_passes_duan_zhilian(v2):
     )
     score = _sharing(v2, **_facts(credit_use=True, credit_route_agency=agency))
     assert score.gate_passed and not _row(score, "data_protection")["breaches"]
+
+
+# --- unknown is never better than known, over whole initiatives ------------------------------------------------
+def _blank_each_input(initiative) -> list[tuple[str, object]]:
+    from partnerships.models import KPI, KPIObservation, PartnerMetric
+    from scoring.models import ChecklistAnswer
+
+    steps: list[tuple[str, object]] = []
+    for name in (
+        "provided_to_partner",
+        "cross_border_transfer",
+        "credit_use",
+        "impact_assessment_on",
+        "credit_route_agency",
+    ):
+        steps.append(
+            (
+                f"initiative.{name}",
+                lambda n=name: type(initiative).objects.filter(pk=initiative.pk).update(**{n: None}),
+            )
+        )
+    for name in ("provision_separate_consent", "processing_agreement", "cross_border_separate_consent"):
+        steps.append(
+            (
+                f"initiative.{name}",
+                lambda n=name: type(initiative).objects.filter(pk=initiative.pk).update(**{n: False}),
+            )
+        )
+    steps.append(("data categories", lambda: initiative.data_categories.all().delete()))
+    steps.append(("a category's basis", lambda: initiative.data_categories.update(lawful_basis="")))
+    steps.append(("a category's consent", lambda: initiative.data_categories.update(separate_consent=False)))
+    steps.append(("KPI target", lambda: KPI.objects.filter(initiative=initiative).update(target=None)))
+    steps.append(
+        ("KPI baseline date", lambda: KPI.objects.filter(initiative=initiative).update(baseline_date=None))
+    )
+    steps.append(
+        ("KPI target date", lambda: KPI.objects.filter(initiative=initiative).update(target_date=None))
+    )
+    steps.append(
+        ("KPI observations", lambda: KPIObservation.objects.filter(kpi__initiative=initiative).delete())
+    )
+    steps.append(
+        (
+            "partner figures",
+            lambda: PartnerMetric.objects.filter(partner__initiative_links__initiative=initiative).delete(),
+        )
+    )
+    steps.append(
+        ("checklist answers", lambda: ChecklistAnswer.objects.filter(initiative=initiative).delete())
+    )
+    steps.append(("ratings", lambda: Rating.objects.filter(assessment__initiative=initiative).delete()))
+    return steps
+
+
+@pytest.mark.parametrize("pillar", ["scenario", "data_sharing"])
+def test_blanking_any_input_of_an_initiative_never_raises_its_total_or_passes_a_gate(v2, pillar):
+    """Starting from an initiative with every input recorded, each input is blanked in turn (in a savepoint rolled
+    back after): the score never rises and a failed gate never passes."""
+    from django.db import transaction
+
+    # Not the best case (the checklist met to level 2 only, ratings of 3), so that a gap could lift it.
+    facts = _facts(processing_agreement=False) if pillar == "data_sharing" else {}
+    initiative = _initiative(v2[pillar], pillar=pillar, rating=3, answered=(1, 2), **facts)
+    if pillar == "data_sharing":
+        InitiativeDataCategory.objects.create(
+            initiative=initiative, category="contact", lawful_basis="contract", separate_consent=False
+        )
+    base = _score(initiative, v2[pillar])
+    checked = 0
+    for label, blank in _blank_each_input(initiative):
+
+        class Rollback(Exception):
+            pass
+
+        try:
+            with transaction.atomic():
+                blank()
+                outcome = score_initiatives(
+                    bank_id=None, initiative_ids=[initiative.pk], rubric_version_id=v2[pillar].pk
+                )
+                after = Score.objects.filter(initiative=initiative).latest("id") if outcome.created else base
+                assert float(after.total) <= float(base.total), (label, base.total, after.total)
+                assert after.gate_passed <= base.gate_passed, label
+                assert not (
+                    set(g["key"] for g in base.failed_gates) - set(g["key"] for g in after.failed_gates)
+                ), label
+                checked += 1
+                raise Rollback
+        except Rollback:
+            pass
+    assert checked == len(_blank_each_input(initiative))
