@@ -394,3 +394,26 @@ def test_a_report_not_ready_cannot_be_downloaded(report, world, client_as):
     type(report).objects.filter(pk=report.pk).update(status="running")
     response = client_as(world.user("viewer")).get(f"{API}reports/{report.pk}/download/")
     assert response.status_code == 409
+
+
+def test_preview_under_version_2_caps_compliance_by_the_initiatives_facts(world, client_as):
+    """The preview scores as scoring does: under a published version 2, an initiative whose checklist nobody has
+    answered cannot be rated above 0 on compliance readiness, whatever the rating asked about."""
+    from scoring.services.checklists import checklists_load
+    from scoring.services.rubrics import rubric_version_publish, rubrics_load
+
+    rubrics_load()  # version 2 arrives as a draft
+    checklists_load()
+    v2 = RubricVersion.objects.get(rubric__pillar_id="scenario", number=2)
+    rubric_version_publish(v2, rescore=False)
+    body = {
+        "initiative": world.initiatives["A"].pk,
+        "ratings": [{"criterion": "compliance_readiness", "value": 3}],
+    }
+    response = client_as(world.user("viewer")).post(PREVIEW, body, format="json")
+    assert response.status_code == 200, response.json()
+    assert response.json()["rubric_version"]["id"] == v2.pk
+    row = {r["key"]: r for r in response.json()["breakdown"]}["compliance_readiness"]
+    assert row["rating"] == 0.0 and row["data"]["rated"] == 3 and row["data"]["cap"] == 0
+    assert row["data"]["cap_reasons"][0]["kind"] == "checklist"
+    assert response.json()["tier"] == "D"
