@@ -137,8 +137,14 @@ def demo_scoring_seed(*, demo: bool, assessments_path: Path = DEMO_ASSESSMENTS) 
     checklists = checklists_load()  # reference data like the rubrics: the regulatory checklist per pillar
     # Lines for seed_demo's summary, in the command's language like the rest of it.
     lines = [
-        _("rubrics: %(created)d loaded and published, %(unchanged)d unchanged")
-        % {"created": len(report.created), "unchanged": len(report.unchanged)},
+        _(
+            "rubric versions: %(created)d loaded (%(published)d published, the rest as drafts), %(unchanged)d unchanged"
+        )
+        % {
+            "created": len(report.created),
+            "published": len(report.published),
+            "unchanged": len(report.unchanged),
+        },
         _("regulatory checklists: %(created)d loaded, %(unchanged)d unchanged")
         % {"created": len(checklists.created), "unchanged": len(checklists.unchanged)},
     ]

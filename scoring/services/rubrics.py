@@ -54,9 +54,11 @@ class RubricFileError(ValueError):
 class LoadReport:
     created: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
-    amended: list[str] = field(
+    # Locked versions whose punctuation was corrected in place.
+    amended: list[str] = field(default_factory=list)
+    published: list[str] = field(
         default_factory=list
-    )  # locked versions whose punctuation was corrected in place
+    )  # of ``created``, those published (the rest are drafts)
     jobs: list = field(default_factory=list)
 
 
@@ -412,6 +414,7 @@ def rubrics_load(
                 job = rubric_version_publish(
                     version, user=user, rescore=body["version"] == last.get(body["urn"])
                 )
+                report.published.append(label)
                 if job is not None:
                     report.jobs.append(job)
     return report

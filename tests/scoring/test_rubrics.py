@@ -44,6 +44,7 @@ def test_default_rubrics_load_once_and_idempotently(taxonomy):
     }
     assert ScoreJob.objects.filter(kind="publish").count() == 3
     assert {job.rubric_version.number for job in first.jobs} == {1}
+    assert sorted(first.published) == [label for label in sorted(first.created) if label.endswith("v1")]
     second = rubrics_load()
     assert second.created == [] and len(second.unchanged) == 6
     assert ScoreJob.objects.count() == 3 and Criterion.objects.count() == 94

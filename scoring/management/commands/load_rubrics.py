@@ -24,7 +24,8 @@ class Command(BaseCommand):
                 "Rubric files rejected, nothing loaded:\n  " + "\n  ".join(exc.problems)
             ) from exc
         for label in report.created:
-            self.stdout.write(self.style.SUCCESS(f"loaded {label}"))
+            state = "published" if label in report.published else "draft"
+            self.stdout.write(self.style.SUCCESS(f"loaded {label} ({state})"))
         for label in report.unchanged:
             self.stdout.write(f"unchanged {label}")
         for label in report.amended:
