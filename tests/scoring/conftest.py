@@ -5,7 +5,7 @@ import datetime
 import pytest
 
 from config.celery_app import app as celery_app
-from partnerships.models import PartnerMetric
+from partnerships.models import PartnerLicence, PartnerMetric
 from scoring.choices import AssessmentStatus
 from scoring.models import Assessment, Criterion, Rating
 from scoring.services.rubrics import rubrics_load
@@ -111,3 +111,22 @@ def workers(transactional_db, private_broker, tmp_path):
     finally:
         for proc in started:
             proc.stop()
+
+
+@pytest.fixture
+def agency(db):
+    """A credit-reporting agency (演示) whose licence runs to 2026-06-30: the 断直连 route of the version 2 tests."""
+    agency = TechPartnerFactory(
+        key="demo_credit",
+        name_zh_hans="演示征信",
+        name_en="Demo Credit (illustrative)",
+        kind="credit_reporting",
+    )
+    PartnerLicence.objects.create(
+        partner=agency,
+        licence_type="credit_reporting",
+        issuer="中国人民银行（演示）",
+        valid_until=datetime.date(2026, 6, 30),
+        source="illustrative",
+    )
+    return agency

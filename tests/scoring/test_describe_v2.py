@@ -11,7 +11,7 @@ import datetime
 import pytest
 from django.utils import translation
 
-from partnerships.models import InitiativeDataCategory, PartnerLicence, TechPartner
+from partnerships.models import InitiativeDataCategory, TechPartner
 from partnerships.services.seed import seed_reference_data
 from scoring.describe import describe_computed
 from scoring.sources import SOURCES, InitiativeFacts
@@ -106,24 +106,6 @@ def test_kpi_attainment_along_the_path_with_weights_and_what_is_missing():
         "未评分：尚无到期应计的 KPI；明年：截至 2025-07-15 按路径仍应处于基线值"
     )
     assert later["en"].startswith("Not rated: no KPI is due yet")
-
-
-@pytest.fixture
-def agency():
-    agency = TechPartnerFactory(
-        key="demo_credit",
-        name_zh_hans="演示征信",
-        name_en="Demo Credit (illustrative)",
-        kind="credit_reporting",
-    )
-    PartnerLicence.objects.create(
-        partner=agency,
-        licence_type="credit_reporting",
-        issuer="中国人民银行（演示）",
-        valid_until=D(2026, 6, 30),
-        source="illustrative",
-    )
-    return agency
 
 
 def _initiative(categories, **facts):

@@ -295,7 +295,8 @@ def test_blanking_any_input_of_an_initiative_never_raises_its_total_or_passes_a_
         )
     base = _score(initiative, v2[pillar])
     checked = 0
-    for label, blank in _blank_each_input(initiative):
+    steps = _blank_each_input(initiative)
+    for label, blank in steps:
 
         class Rollback(Exception):
             pass
@@ -316,4 +317,4 @@ def test_blanking_any_input_of_an_initiative_never_raises_its_total_or_passes_a_
                 raise Rollback
         except Rollback:
             pass
-    assert checked == len(_blank_each_input(initiative))
+    assert checked == len(steps)

@@ -20,7 +20,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from partnerships.models import InitiativeDataCategory, PartnerLicence, PartnerMetric, TechPartner
+from partnerships.models import InitiativeDataCategory, PartnerMetric, TechPartner
 from partnerships.services.seed import seed_reference_data
 from scoring import formulas, formulas_v2
 from scoring.models import Criterion, RubricVersion, Score
@@ -203,24 +203,6 @@ def test_a_kpi_without_its_baseline_date_counts_zero_naming_it_and_none_due_is_u
 
 
 # --- data protection -----------------------------------------------------------------------------------------
-@pytest.fixture
-def agency(db):
-    agency = TechPartnerFactory(
-        key="demo_credit",
-        name_zh_hans="演示征信",
-        name_en="Demo Credit (illustrative)",
-        kind="credit_reporting",
-    )
-    PartnerLicence.objects.create(
-        partner=agency,
-        licence_type="credit_reporting",
-        issuer="中国人民银行（演示）",
-        valid_until=D(2026, 6, 30),
-        source="illustrative",
-    )
-    return agency
-
-
 def _credit_initiative(agency, **facts):
     values = {
         "provided_to_partner": True,
