@@ -167,3 +167,102 @@ SERVICE_LICENCES: dict[str, frozenset[str]] = {
     PartnerService.PAYMENT: frozenset({LicenceType.PAYMENT}),
     PartnerService.LENDING: frozenset({LicenceType.MICROLENDING, LicenceType.CONSUMER_FINANCE}),
 }
+
+
+# -- Issue 13: joint-lending exposure and its limits ----------------------------------------------------------
+
+
+class BankType(models.TextChoices):
+    """The kinds of commercial bank the 2021 joint-lending rules tell apart (local banks lend in their region)."""
+
+    LARGE_STATE = "large_state", _("Large state-owned commercial bank")
+    JOINT_STOCK = "joint_stock", _("Joint-stock commercial bank")
+    CITY_COMMERCIAL = "city_commercial", _("City commercial bank")
+    RURAL_COMMERCIAL = "rural_commercial", _("Rural commercial bank")
+    RURAL_COOPERATIVE = "rural_cooperative", _("Rural cooperative bank or credit union")
+    VILLAGE = "village", _("Village or township bank")
+    PRIVATE = "private", _("Private bank")
+    FOREIGN = "foreign", _("Foreign-owned bank")
+    OTHER = "other", pgettext_lazy("bank type", "Other")
+
+
+# Locally incorporated banks: the 2021 notice (银保监办发〔2021〕24号) bars them from internet lending outside
+# their home region (with an exception for those without branches outside it that operate nationally, which
+# the regulator grants case by case — a bank with such an exception records an internal limit instead).
+LOCAL_BANK_TYPES = frozenset(
+    {
+        BankType.CITY_COMMERCIAL,
+        BankType.RURAL_COMMERCIAL,
+        BankType.RURAL_COOPERATIVE,
+        BankType.VILLAGE,
+    }
+)
+
+
+class Province(models.TextChoices):
+    """China's province-level divisions, by their GB/T 2260 code (the first two digits)."""
+
+    BEIJING = "11", _("Beijing")
+    TIANJIN = "12", _("Tianjin")
+    HEBEI = "13", _("Hebei")
+    SHANXI = "14", _("Shanxi")
+    INNER_MONGOLIA = "15", _("Inner Mongolia")
+    LIAONING = "21", _("Liaoning")
+    JILIN = "22", _("Jilin")
+    HEILONGJIANG = "23", _("Heilongjiang")
+    SHANGHAI = "31", _("Shanghai")
+    JIANGSU = "32", _("Jiangsu")
+    ZHEJIANG = "33", _("Zhejiang")
+    ANHUI = "34", _("Anhui")
+    FUJIAN = "35", _("Fujian")
+    JIANGXI = "36", _("Jiangxi")
+    SHANDONG = "37", _("Shandong")
+    HENAN = "41", _("Henan")
+    HUBEI = "42", _("Hubei")
+    HUNAN = "43", _("Hunan")
+    GUANGDONG = "44", _("Guangdong")
+    GUANGXI = "45", _("Guangxi")
+    HAINAN = "46", _("Hainan")
+    CHONGQING = "50", _("Chongqing")
+    SICHUAN = "51", _("Sichuan")
+    GUIZHOU = "52", _("Guizhou")
+    YUNNAN = "53", _("Yunnan")
+    TIBET = "54", _("Tibet")
+    SHAANXI = "61", _("Shaanxi")
+    GANSU = "62", _("Gansu")
+    QINGHAI = "63", _("Qinghai")
+    NINGXIA = "64", _("Ningxia")
+    XINJIANG = "65", _("Xinjiang")
+    HONG_KONG = "81", _("Hong Kong")
+    MACAO = "82", _("Macao")
+    TAIWAN = "71", _("Taiwan")
+
+
+class LendingProduct(models.TextChoices):
+    """How a bank lends with a partner: jointly (both fund each loan) or with the partner's help only."""
+
+    JOINT_LENDING = "joint_lending", _("Joint lending")
+    FACILITATION = "facilitation", _("Loan facilitation")
+
+
+class LimitKind(models.TextChoices):
+    """What a limit measures; each kind has one formula in ``partnerships.limit_rules``."""
+
+    PARTNER_FUNDED_SHARE = "partner_funded_share", _("Partner's funded share of its joint loans (minimum)")
+    PARTNER_CAPITAL_SHARE = (
+        "partner_capital_share",
+        _(
+            "One partner's joint-lending balance with its related parties, share of tier-1 net capital (maximum)"
+        ),
+    )
+    TOTAL_LOANS_SHARE = "total_loans_share", _("All joint-lending balances, share of total loans (maximum)")
+    OUT_OF_REGION = "out_of_region", _("Joint lending outside the home region of a local bank (none allowed)")
+
+
+class LimitStatus(models.TextChoices):
+    """Where a figure stands against its limit. Unknown is never within."""
+
+    WITHIN = "within", pgettext_lazy("limit status", "Within")
+    WARNING = "warning", pgettext_lazy("limit status", "Approaching")
+    BREACH = "breach", pgettext_lazy("limit status", "Breached")
+    UNKNOWN = "unknown", pgettext_lazy("limit status", "Unknown")

@@ -2,6 +2,7 @@
 
 from .bank import Bank, Membership
 from .evidence import Evidence
+from .exposure import BankPeriodFigures, LimitBreach, LimitRule, PartnerExposure
 from .initiative import Initiative, InitiativeDataCategory, InitiativePartner
 from .kpi import KPI, KPIObservation
 from .partner import PartnerDueDiligence, PartnerLicence, PartnerMetric, TechPartner
@@ -10,13 +11,17 @@ from .taxonomy import Pillar, ScenarioType
 __all__ = [
     "KPI",
     "Bank",
+    "BankPeriodFigures",
     "Evidence",
     "Initiative",
     "InitiativeDataCategory",
     "InitiativePartner",
     "KPIObservation",
+    "LimitBreach",
+    "LimitRule",
     "Membership",
     "PartnerDueDiligence",
+    "PartnerExposure",
     "PartnerLicence",
     "PartnerMetric",
     "Pillar",

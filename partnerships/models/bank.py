@@ -5,7 +5,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from ..choices import Role
+from ..choices import BankType, Province, Role
 from .base import BilingualNameModel, TenantManager
 
 
@@ -16,6 +16,23 @@ class Bank(BilingualNameModel):
     is_illustrative = models.BooleanField(
         _("illustrative"), default=False, help_text=_("Demo data, not a real bank's figures.")
     )
+    bank_type = models.CharField(
+        _("bank type"),
+        max_length=24,
+        choices=BankType.choices,
+        blank=True,
+        help_text=_(
+            "Local banks (city and rural commercial banks …) may not lend outside their home region."
+        ),
+    )
+    home_region = models.CharField(_("home region"), max_length=2, choices=Province.choices, blank=True)
+    limit_warning_percent = models.DecimalField(
+        _("early-warning level (%)"),
+        max_digits=5,
+        decimal_places=2,
+        default=80,
+        help_text=_("Warn when a figure reaches this share of a limit's threshold (for example 80)."),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     objects = TenantManager()
@@ -25,6 +42,16 @@ class Bank(BilingualNameModel):
         verbose_name = _("bank")
         verbose_name_plural = _("banks")
         ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(bank_type="") | models.Q(bank_type__in=BankType.values),
+                name="bank_type_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(limit_warning_percent__gt=0, limit_warning_percent__lte=100),
+                name="bank_limit_warning_percent_range",
+            ),
+        ]
 
 
 class Membership(models.Model):
