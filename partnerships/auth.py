@@ -13,7 +13,8 @@ _EDIT = ("add", "change", "delete")
 
 # (app_label, model) -> lowest role for view, lowest role for add/change/delete (None: never by role).
 _MODEL_RULES: dict[tuple[str, str], tuple[str, str | None]] = {
-    ("partnerships", "bank"): ("viewer", None),
+    # Managers change their bank's lending profile; BankAdmin keeps adding and deleting banks to superusers.
+    ("partnerships", "bank"): ("viewer", "manager"),
     ("partnerships", "membership"): ("viewer", None),
     ("partnerships", "pillar"): ("viewer", None),
     ("partnerships", "scenariotype"): ("viewer", None),
@@ -27,6 +28,8 @@ _MODEL_RULES: dict[tuple[str, str], tuple[str, str | None]] = {
     ("partnerships", "kpi"): ("viewer", "analyst"),
     ("partnerships", "kpiobservation"): ("viewer", "analyst"),
     ("partnerships", "evidence"): ("viewer", "analyst"),
+    ("partnerships", "partnerexposure"): ("viewer", "analyst"),
+    ("partnerships", "bankperiodfigures"): ("viewer", "analyst"),
 }
 
 # Other apps register their rules here (scoring adds assessments, scores, reports).

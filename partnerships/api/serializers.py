@@ -12,12 +12,14 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from ..choices import (
+    BankType,
     EvidenceKind,
     InitiativeStatus,
     LawfulBasis,
     PartnerRole,
     PersonalDataCategory,
     PillarKey,
+    Province,
     RiskTier,
     Role,
     TransferMechanism,
@@ -88,16 +90,58 @@ class TenantPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
 class BankSerializer(serializers.ModelSerializer):
     name = serializers.CharField(read_only=True, help_text=_("In the language of the request."))
     role = serializers.SerializerMethodField(help_text=_("Your role in this bank (null for superusers)."))
+    # Declared: a read-only field built from the model loses allow_blank, and the schema would then refuse "".
+    bank_type = serializers.ChoiceField(
+        choices=BankType.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text=_("Blank when not recorded; managers change it with PATCH."),
+    )
+    home_region = serializers.ChoiceField(
+        choices=Province.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text=_("GB/T 2260 province code (two digits); blank when not recorded."),
+    )
 
     class Meta:
         model = Bank
-        fields = ["id", "code", "name", "name_zh_hans", "name_en", "is_illustrative", "role"]
+        fields = [
+            "id",
+            "code",
+            "name",
+            "name_zh_hans",
+            "name_en",
+            "is_illustrative",
+            "bank_type",
+            "home_region",
+            "limit_warning_percent",
+            "role",
+        ]
         read_only_fields = fields
+        extra_kwargs = {
+            "limit_warning_percent": {
+                "help_text": _("Share of a limit's threshold at which a figure is “approaching” it (%).")
+            },
+        }
 
     @extend_schema_field(serializers.ChoiceField(choices=Role.choices, allow_null=True))
     def get_role(self, obj: Bank) -> str | None:
         request = self.context.get("request")
         return user_bank_roles(getattr(request, "user", None)).get(obj.pk)
+
+
+class BankProfileSerializer(serializers.ModelSerializer):
+    """What a bank's managers change: the lending profile the limits read (checked by ``bank_profile_update``)."""
+
+    class Meta:
+        model = Bank
+        fields = ["bank_type", "home_region", "limit_warning_percent"]
+        extra_kwargs = {
+            "bank_type": {"help_text": _("Blank: not recorded.")},
+            "home_region": {"help_text": _("GB/T 2260 province code (two digits); blank: not recorded.")},
+            "limit_warning_percent": {"help_text": _("More than 0 and at most 100 (%).")},
+        }
 
 
 class PartnerMetricSerializer(serializers.ModelSerializer):

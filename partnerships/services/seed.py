@@ -64,6 +64,7 @@ from .partners import (
     partner_create,
     partner_update,
 )
+from .seed_exposure import parse_bank_profile, parse_register, write_bank_profile, write_register
 
 FIXTURES_DIR = Path(settings.BASE_DIR) / "fixtures"
 TAXONOMY_FILE = FIXTURES_DIR / "taxonomy.json"
@@ -157,6 +158,8 @@ class DemoData:
     users: list[dict[str, Any]]
     initiatives: list[dict[str, Any]]
     file: str = ""  # as shown in messages
+    # The exposure register (partnerships.services.seed_exposure): {"figures": [...], "exposures": [...]}
+    register: dict[str, list] = field(default_factory=dict)
 
 
 @dataclass
@@ -655,7 +658,7 @@ def load_reference_data(
 
 
 # --- Demo data: demo.yaml ----------------------------------------------------------------------------
-_BANK_FIELDS = {"code", "name", "is_illustrative"}
+_BANK_FIELDS = {"code", "name", "is_illustrative", "bank_type", "home_region", "limit_warning_percent"}
 _USER_FIELDS = {"username", "email", "first_name", "last_name", "memberships"}
 _MEMBERSHIP_FIELDS = {"bank", "role", "receives_reports"}
 _INITIATIVE_FIELDS = {
@@ -762,7 +765,8 @@ def load_demo_data(*, path: Path | None = None, reference: ReferenceData | None 
         if values["is_illustrative"] is not True:
             checker.error(entry, "is_illustrative", _("demo banks must be marked is_illustrative: true"))
         checker.check_model(entry, Bank(code=code, **values), names=_NAME_LABELS)
-        banks.append({"code": code, "values": values, "entry": entry})
+        profile = parse_bank_profile(checker, entry, raw)
+        banks.append({"code": code, "values": values, "entry": entry, "profile": profile})
     _check_unique(checker, banks, "code")
     bank_codes = {b["code"] for b in banks} | set(
         Bank.objects.filter(code__in=_referenced(data, "bank")).values_list("code", flat=True)
@@ -834,8 +838,9 @@ def load_demo_data(*, path: Path | None = None, reference: ReferenceData | None 
         if natural in seen:
             checker.error(item["entry"], "code", _("duplicate initiative code in this bank"))
         seen.add(natural)
+    register = parse_register(checker, data, bank_codes=bank_codes, partners=known.partners)
     checker.raise_if_any()
-    return DemoData(banks=banks, users=users, initiatives=initiatives, file=checker.file)
+    return DemoData(banks=banks, users=users, initiatives=initiatives, file=checker.file, register=register)
 
 
 def _referenced(data: dict, name: str) -> set[str]:
@@ -1181,7 +1186,13 @@ def _write_demo(demo: DemoData, password: str | None) -> SeedResult:
         )
     }
     for item in demo.banks:
-        _upsert(result, Bank, banks, item["code"], item["values"], create={"code": item["code"]})
+        bank, outcome = _upsert(
+            result, Bank, banks, item["code"], item["values"], create={"code": item["code"]}, record=False
+        )
+        # The lending profile (type, region, early-warning level) through its service.
+        if write_bank_profile(_Door(demo.file, item["entry"]), bank, item.get("profile") or {}):
+            outcome = UPDATED if outcome == UNCHANGED else outcome
+        result.record(Bank, outcome)
 
     users = _write_users(demo, password, result)
     memberships = {
@@ -1262,6 +1273,7 @@ def _write_demo(demo: DemoData, password: str | None) -> SeedResult:
                 ),
                 update=lambda obj, data: evidence_update(user=None, evidence=obj, data=data),
             )
+    write_register(demo.register, banks, door_for=lambda entry: _Door(demo.file, entry), record=result.record)
     return result
 
 
