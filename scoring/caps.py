@@ -7,8 +7,9 @@ person's judgement may be lower than the facts allow, never higher. ``compliance
 * **0** when a scenario type of the initiative is prohibited (P2P), naming the type and its rule;
 * **0** when a partner lacks a licence its service needs, or the licence has expired, naming the partner and the
   licence (``partnerships.compliance.licence_problems``);
-* **0** when a joint-lending limit is breached — the hook ``joint_lending_breaches`` (issue 13 supplies the
-  facts; until then nothing is passed, so no initiative is capped for it and no limit is checked);
+* **0** when a joint-lending limit concerning one of its partners is breached or unknown (a figure it needs is
+  missing) — ``joint_lending_breaches``, read by ``partnerships.services.limits.joint_lending_breaches``; a limit
+  that is only approaching its threshold caps nothing (scoring.services.compute stores it as a warning);
 * otherwise the level of the regulatory checklist the initiative has reached: the highest level L such that
   every item of levels 1..L is met with evidence that has not expired, or not applicable (``checklist_level_of``).
   No checklist for the pillar, an unanswered item, a ``not met`` answer or expired evidence all count as not met
@@ -29,6 +30,8 @@ from dataclasses import dataclass
 __all__ = [
     "CAPS",
     "CHECKLIST_LEVELS",
+    "JOINT_LENDING_BLOCKING",
+    "JOINT_LENDING_CRITERION",
     "MAX_LEVEL",
     "REASON_EXPIRED",
     "REASON_MISSING",
@@ -40,9 +43,15 @@ __all__ = [
     "checklist_item_reason",
     "checklist_level_of",
     "compliance_cap",
+    "joint_lending_reason",
 ]
 
 CHECKLIST_LEVELS = (1, 2, 3, 4)
+# The criterion a joint-lending limit caps under every rubric version: a legal limit does not depend on the rubric
+# (scoring.services.compute applies it under version 1 too, where no criterion names a cap).
+JOINT_LENDING_CRITERION = "compliance_readiness"
+# Joint-lending limit statuses that cap (a breach, or a limit unknown for want of a figure); "warning" does not.
+JOINT_LENDING_BLOCKING = frozenset({"breach", "unknown"})
 MAX_LEVEL = CHECKLIST_LEVELS[-1]
 
 # Why an item does not count (what the admin and the API show, and what a cap's reasons carry).
@@ -133,8 +142,9 @@ def compliance_cap(
     ``partnerships.compliance.licence_problems`` for the initiative, each {"partner", "partner_name", "service",
     "needs", "reason", "expired_on"}. ``checklist``: the initiative's entry of
     ``scoring.services.checklists.checklist_level`` ({"level", "checklist", "blocking", …}), or None when the
-    pillar has no checklist. ``joint_lending_breaches``: the hook for issue 13's joint-lending limits, each
-    breach a mapping that names the limit; none by default.
+    pillar has no checklist. ``joint_lending_breaches``: the joint-lending limits breached or unknown for the
+    initiative (rows of ``partnerships.services.limits.joint_lending_breaches``: the limit, its subject, value,
+    threshold and figures); rows with another status (a warning) are ignored here.
 
     Reasons are dicts with a ``kind``: ``prohibited_type``, ``licence``, ``joint_lending``, ``no_checklist`` or
     ``checklist`` (the level reached, the checklist version and the items that stop the next level), in plain JSON
@@ -146,7 +156,8 @@ def compliance_cap(
     for problem in licence_problems:
         reasons.append({"kind": "licence", **_plain(problem)})
     for breach in joint_lending_breaches:
-        reasons.append({"kind": "joint_lending", **_plain(breach)})
+        if breach.get("status", "breach") in JOINT_LENDING_BLOCKING:
+            reasons.append(joint_lending_reason(breach))
     if reasons:
         return 0, reasons
     if checklist is None or checklist.get("checklist") is None:
@@ -163,6 +174,15 @@ def compliance_cap(
             "blocking": list(checklist.get("blocking") or []),
         }
     ]
+
+
+def joint_lending_reason(row: Mapping) -> dict:
+    """A joint-lending limit row as a cap reason (the same dict wherever it is built, so it is listed once); the
+    limit's own kind (partner_capital_share …) moves to ``limit_kind``, since ``kind`` names the reason's."""
+    reason = {**_plain(row), "kind": "joint_lending"}
+    if "kind" in row:
+        reason["limit_kind"] = row["kind"]
+    return reason
 
 
 def _plain(mapping: Mapping) -> dict:
@@ -206,8 +226,9 @@ class CapSpec:
         module, _dot, attribute = self.loader.rpartition(".")
         return getattr(importlib.import_module(module), attribute)
 
-    def __call__(self, initiative_ids, *, as_of: datetime.date) -> dict[int, tuple[int, list[dict]]]:
-        return self.load()(initiative_ids, as_of=as_of)
+    def __call__(self, initiative_ids, *, as_of: datetime.date, **known) -> dict[int, tuple[int, list[dict]]]:
+        """``known``: facts the caller has read already for the same initiatives and day (``joint_lending``)."""
+        return self.load()(initiative_ids, as_of=as_of, **known)
 
 
 # A criterion's ``capped_by`` names one of these (the rubric loader checks the name).

@@ -473,3 +473,23 @@ def describe_computed(source: str, data: dict | None, fallback: str) -> str:
         return describer(data)
     except (KeyError, TypeError, ValueError):  # data of an older shape: show what the formula wrote
         return fallback
+
+
+# -- joint-lending limits on a rated criterion (scoring.services.compute.apply_joint_lending) ----------------------
+def describe_joint_lending(data: dict | None) -> str:
+    """The joint-lending limits in a rating's data, one sentence each: those that cap it at 0 (breached or unknown)
+    and those approaching their threshold (a warning, no cap); "" when there are none."""
+    if not data:
+        return ""
+    from partnerships.limit_text import describe_limit
+
+    sentences = [
+        _("Capped at 0 by a joint-lending limit: %(limit)s") % {"limit": describe_limit(reason)}
+        for reason in data.get("cap_reasons") or []
+        if reason.get("kind") == "joint_lending"
+    ]
+    sentences += [
+        _("Joint-lending limit approaching, no cap: %(limit)s") % {"limit": describe_limit(row)}
+        for row in data.get("joint_lending_warnings") or []
+    ]
+    return "".join(_end(s) for s in sentences)

@@ -8,7 +8,7 @@ from django.utils.translation import get_language
 from partnerships.tenancy import is_system
 
 from .choices import AssessmentStatus
-from .describe import describe_computed
+from .describe import describe_computed, describe_joint_lending
 from .models import Assessment, RubricVersion, Score
 from .services.assessments import APPROVE_ROLE, RATE_ROLE
 from .services.compute import version_bundle
@@ -32,12 +32,17 @@ def score_breakdown(score: Score) -> dict:
     result = bundle.compiled.score(values, notes)
     english = (get_language() or "").startswith("en")
     rows = []
+    limit_notes: dict[str, str] = {}
     for row in result.breakdown:
         data = row.to_dict()
         zh, en = bundle.names.get(row.key, (row.name, row.name))
         data.update(name=en if english else zh, name_zh_hans=zh, name_en=en)
         if row.key in bundle.computed:
             data["rationale"] = describe_computed(bundle.computed[row.key], row.data, row.rationale)
+        limits = describe_joint_lending(row.data)
+        if limits:  # the limits that cap a rating (or approach), after the rater's own rationale
+            limit_notes[row.key] = limits
+            data["rationale"] = " ".join(t for t in (data["rationale"], limits) if t)
         rows.append(data)
     status = stored.get("assessment_status")
     return {
@@ -47,6 +52,7 @@ def score_breakdown(score: Score) -> dict:
         if status in AssessmentStatus.values
         else "",
         "engine_version": stored.get("engine_version"),
+        "limits": limit_notes,  # criterion key → the joint-lending limits on it, described (the score panel's gates)
     }
 
 

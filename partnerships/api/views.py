@@ -37,6 +37,7 @@ from ..models import (
     TechPartner,
 )
 from ..services.evidence import evidence_open
+from ..services.exposure import bank_profile_update
 from ..services.initiatives import initiative_create, initiative_delete, initiative_update
 from ..services.partners import due_diligence_create, due_diligence_update
 from ..tenancy import scope_queryset
@@ -48,9 +49,11 @@ from .filters import (
     StrictOrderingFilter,
     TechPartnerFilter,
 )
+from .limits import bank_limits, bank_limits_schema
 from .permissions import BankRolePermission
 from .readers import InitiativeReader
 from .serializers import (
+    BankProfileSerializer,
     BankSerializer,
     EvidenceSerializer,
     InitiativeSerializer,
@@ -167,9 +170,32 @@ class BankViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
     search_fields = ["code", "name_zh_hans", "name_en"]
     ordering_fields = ["code", "id"]
     ordering = ["code"]
+    action_roles = {"partial_update": "manager"}
 
     def base_queryset(self):
         return Bank.objects.all()
+
+    @extend_schema(
+        summary=_("Change a bank's lending profile"),
+        description=_(
+            "Bank type, home region and early-warning level, which the joint-lending limits read. Managers of "
+            "the bank (and superusers) only; the bank's code and names are not changed here."
+        ),
+        request=BankProfileSerializer,
+        responses={200: BankSerializer},
+    )
+    def partial_update(self, request, *args, **kwargs):
+        bank = self.get_object()
+        serializer = BankProfileSerializer(bank, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        bank = bank_profile_update(user=request.user, bank=bank, data=serializer.validated_data)
+        return Response(self.get_serializer(bank).data)
+
+    @bank_limits_schema
+    @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
+    def limits(self, request, pk=None):
+        """Current utilisation of the bank's joint-lending limits (partnerships.api.limits)."""
+        return bank_limits(request, self.get_object())
 
 
 @extend_schema_view(

@@ -1,13 +1,11 @@
 """Loaders for the caps of ``scoring.caps``: the facts for many initiatives at once, then the pure maths.
 
 ``compliance_caps`` reads, for a list of initiatives, their prohibited scenario types (one query), their partners'
-licence problems (``partnerships.compliance.licence_problems``, two queries) and their regulatory checklist level
-(``scoring.services.checklists.checklist_level``, four queries) — seven queries whatever the number of
-initiatives — and gives each its cap on compliance readiness with the reasons.
-
-Joint-lending limits (issue 13) are not read yet: ``scoring.caps.compliance_cap`` takes them as
-``joint_lending_breaches`` and this loader passes none, so no initiative is capped for a breach until issue 13
-supplies the facts here.
+licence problems (``partnerships.compliance.licence_problems``, two queries), their regulatory checklist level
+(``scoring.services.checklists.checklist_level``, four queries) and the joint-lending limits breached or unknown
+for their partners (``partnerships.services.limits.joint_lending_breaches``: two queries when their banks record
+no exposure, five otherwise) — at most twelve queries whatever the number of initiatives — and gives each its cap
+on compliance readiness with the reasons.
 """
 
 from __future__ import annotations
@@ -19,6 +17,7 @@ from collections.abc import Iterable
 from partnerships.choices import ScenarioStatus
 from partnerships.compliance import licence_problems
 from partnerships.models import Initiative
+from partnerships.services.limits import joint_lending_breaches
 
 from ..caps import compliance_cap
 from .checklists import checklist_level
@@ -56,10 +55,12 @@ def prohibited_scenario_types(initiative_ids: list[int]) -> dict[int, list[dict]
 
 
 def compliance_caps(
-    initiative_ids: Iterable[int], *, as_of: datetime.date
+    initiative_ids: Iterable[int], *, as_of: datetime.date, joint_lending: dict[int, list[dict]] | None = None
 ) -> dict[int, tuple[int, list[dict]]]:
     """{initiative id: (cap, reasons)} for the compliance-readiness rating on the day ``as_of``; see
-    ``scoring.caps.compliance_cap``. Ids that are no initiative are left out. Seven queries."""
+    ``scoring.caps.compliance_cap``. Ids that are no initiative are left out. ``joint_lending``: the
+    initiatives' ``joint_lending_breaches`` when the caller has read them already (scoring reads them once for
+    every rubric version); read here otherwise."""
     ids = list(dict.fromkeys(int(i) for i in initiative_ids))
     if not ids:
         return {}
@@ -69,12 +70,14 @@ def compliance_caps(
         return {}
     prohibited = prohibited_scenario_types(known)
     licences = licence_problems(known, as_of=as_of)
+    if joint_lending is None:
+        joint_lending = joint_lending_breaches(known, as_of=as_of)
     return {
         initiative_id: compliance_cap(
             prohibited_types=prohibited.get(initiative_id, []),
             licence_problems=licences.get(initiative_id, []),
             checklist=levels[initiative_id],
-            # joint_lending_breaches: issue 13 (joint-lending limits) passes the breaches here.
+            joint_lending_breaches=joint_lending.get(initiative_id, ()),
         )
         for initiative_id in known
     }

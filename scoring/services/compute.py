@@ -19,9 +19,10 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from partnerships.models import Initiative
+from partnerships.services.limits import joint_lending_breaches
 
 from .. import engine
-from ..caps import CAPS
+from ..caps import CAPS, JOINT_LENDING_BLOCKING, JOINT_LENDING_CRITERION, joint_lending_reason
 from ..choices import AssessmentStatus, CriterionSource, VersionStatus
 from ..models import Assessment, Criterion, CurrentScore, Rating, RubricVersion, Score
 from ..sources import SOURCES, InitiativeFacts
@@ -217,7 +218,14 @@ def score_initiatives(
     computed = {name: SOURCES[name](facts) for name in sorted(needed_sources)}
     needed_caps = {name for b in bundles.values() for name in b.capped.values()}
     ids = [f.id for f in facts]
-    caps = {name: CAPS[name](ids, as_of=as_of) for name in sorted(needed_caps)}
+    # Joint-lending limits cap compliance readiness under every rubric version (a legal limit does not depend on
+    # the rubric): read once for the chunk, passed to the caps that read them too.
+    joint_lending = (
+        joint_lending_breaches(ids, as_of=as_of)
+        if any(JOINT_LENDING_CRITERION in b.names for b in bundles.values())
+        else {}
+    )
+    caps = {name: CAPS[name](ids, as_of=as_of, joint_lending=joint_lending) for name in sorted(needed_caps)}
 
     pending: list[tuple] = []
     by_version = {b.version_id: b for b in bundles.values()}
@@ -236,6 +244,8 @@ def score_initiatives(
                     values[key] = value
         for key, name in bundle.capped.items():
             apply_cap(notes, values, key, *caps[name].get(fact.id, (0, [])))
+        if JOINT_LENDING_CRITERION in bundle.names:
+            apply_joint_lending(notes, values, JOINT_LENDING_CRITERION, joint_lending.get(fact.id, ()))
         for key, source in bundle.computed.items():
             result = computed[source][fact.id]
             notes[key] = engine.RatingInput(key, result.value, result.rationale, result.data)
@@ -292,6 +302,43 @@ def apply_cap(
         value = float(cap)
         values[key] = value
     notes[key] = engine.RatingInput(key, value, note.rationale, data)
+
+
+def apply_joint_lending(
+    notes: dict[str, engine.RatingInput], values: dict[str, float], key: str, rows
+) -> None:
+    """Joint-lending limits on a criterion (``compliance_readiness``), under every rubric version.
+
+    ``rows`` are the initiative's ``joint_lending_breaches``. A breached or unknown limit caps the rating at 0 —
+    ``cap`` 0 and the limit among ``cap_reasons`` in the rating's data (added to a version 2 cap's reasons, listed
+    once), the rater's own rating under ``rated`` — and is recorded even when the criterion is unrated (the gate
+    fails either way, and the score names the limit). A limit approaching its threshold caps nothing: it is listed
+    under ``joint_lending_warnings``. No rows, no change: an initiative no limit concerns keeps the very inputs it
+    had before limits existed (so its version 1 score and inputs hash stay as they were).
+    """
+    rows = list(rows)
+    if not rows:
+        return
+    blocking = [r for r in rows if r.get("status") in JOINT_LENDING_BLOCKING]
+    warnings = [dict(r) for r in rows if r.get("status") not in JOINT_LENDING_BLOCKING]
+    note = notes.get(key)
+    value = note.value if note is not None else None
+    data = dict(note.data) if note is not None and note.data else {}
+    if blocking:
+        reasons = list(data.get("cap_reasons") or [])
+        for row in blocking:
+            reason = joint_lending_reason(row)
+            if reason not in reasons:
+                reasons.append(reason)
+        data["cap"] = 0
+        data["cap_reasons"] = reasons
+        if value is not None and value > 0:
+            data.setdefault("rated", value)
+            value = 0.0
+            values[key] = value
+    if warnings:
+        data["joint_lending_warnings"] = warnings
+    notes[key] = engine.RatingInput(key, value, note.rationale if note is not None else "", data)
 
 
 def _missing(notes: dict[str, engine.RatingInput]) -> dict[str, list]:

@@ -1,7 +1,7 @@
 """Seeding the scoring side of the demo: default rubrics, the illustrative assessments, scores for all.
 
-Runs inside seed_demo's transaction (through the demo_data_seeded signal) and is idempotent: rubrics and the
-regulatory checklists load by checksum, an assessment is created only when the initiative has none by its author,
+Runs inside seed_demo's transaction (through the demo_data_seeded signal) and is idempotent: rubrics, the
+regulatory checklists and the regulator's exposure limits load by checksum or version, an assessment is created only when the initiative has none by its author,
 and a score job is asked for only when some demo initiative has no score and no rubric was just published
 (publishing re-scores).
 """
@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from partnerships.errors import ServiceError
 from partnerships.models import Initiative
+from partnerships.services.limit_register import limits_load
 
 from ..choices import AssessmentStatus, CriterionSource, VersionStatus
 from ..models import Assessment, Criterion, CurrentScore
@@ -135,6 +136,7 @@ def _load_checklists(path: Path) -> int:
 def demo_scoring_seed(*, demo: bool, assessments_path: Path = DEMO_ASSESSMENTS) -> list[str]:
     report = rubrics_load()
     checklists = checklists_load()  # reference data like the rubrics: the regulatory checklist per pillar
+    limits = limits_load()  # the regulator's exposure limits (partnerships.services.limit_register), as files
     # Lines for seed_demo's summary, in the command's language like the rest of it.
     lines = [
         _(
@@ -147,6 +149,8 @@ def demo_scoring_seed(*, demo: bool, assessments_path: Path = DEMO_ASSESSMENTS) 
         },
         _("regulatory checklists: %(created)d loaded, %(unchanged)d unchanged")
         % {"created": len(checklists.created), "unchanged": len(checklists.unchanged)},
+        _("exposure limits: %(created)d loaded, %(unchanged)d unchanged")
+        % {"created": len(limits.created), "unchanged": len(limits.unchanged)},
     ]
     if not demo:
         return lines

@@ -17,14 +17,15 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from partnerships.models import Initiative
+from partnerships.services.limits import joint_lending_breaches
 from partnerships.tenancy import user_has_bank_role
 
 from .. import engine
-from ..caps import CAPS
+from ..caps import CAPS, JOINT_LENDING_CRITERION
 from ..errors import Conflict, Invalid
 from ..models import RubricVersion
 from ..sources import SOURCES, InitiativeFacts
-from .compute import apply_cap, published_version_ids_by_pillar, version_bundle
+from .compute import apply_cap, apply_joint_lending, published_version_ids_by_pillar, version_bundle
 from .sensitivity import tier_changes
 
 
@@ -132,10 +133,16 @@ def score_preview(
     if initiative is not None:
         # As when it is scored: ratings capped by the initiative's facts, then the computed criteria.
         today = timezone.localdate()
+        joint_lending = (
+            joint_lending_breaches([initiative.pk], as_of=today)
+            if JOINT_LENDING_CRITERION in bundle.names
+            else {}
+        )
         for key, name in bundle.capped.items():
-            apply_cap(
-                inputs, values, key, *CAPS[name]([initiative.pk], as_of=today).get(initiative.pk, (0, []))
-            )
+            caps = CAPS[name]([initiative.pk], as_of=today, joint_lending=joint_lending)
+            apply_cap(inputs, values, key, *caps.get(initiative.pk, (0, [])))
+        if JOINT_LENDING_CRITERION in bundle.names:  # under every rubric version, as stored scores are
+            apply_joint_lending(inputs, values, JOINT_LENDING_CRITERION, joint_lending.get(initiative.pk, ()))
         inputs.update(_computed_inputs(bundle, initiative, skip=set(inputs)))
         values = {k: r.value for k, r in inputs.items() if r.value is not None}
     result = bundle.compiled.score(values, inputs)

@@ -1,0 +1,287 @@
+"""Reading the joint-lending limits of banks: utilisation per limit and subject, and what it means for initiatives.
+
+``limit_utilisation`` reads, for many banks at once, each bank's month — the latest month with exposure on or
+before ``as_of``, or the month asked for — its exposures, its figures and the limits that may apply, and runs the
+pure check (``partnerships.limit_rules.check_limits``). Four queries whatever the number of banks and partners
+(one when no bank has exposure up to then): the banks with their month, the month's exposures, the banks'
+figures and the limit rules.
+
+``joint_lending_breaches`` turns the rows into reasons for initiatives: a limit breached or unknown for a partner
+(or its related-party group) concerns every initiative of that bank with that partner; the bank-wide limit (all
+joint lending against total loans) every initiative of the bank with a partner it lends jointly with in the month.
+It is what caps compliance readiness (``scoring.services.caps``); a limit approaching its threshold comes back as a
+warning, which caps nothing.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import OuterRef, Q, Subquery
+
+from .. import limit_rules
+from ..choices import LendingProduct
+from ..limit_rules import BANK, BLOCKING, WITHIN, BankFigures, BankProfile, Exposure, LimitRow, Rule
+from ..models import Bank, BankPeriodFigures, InitiativePartner, LimitRule, PartnerExposure
+
+
+def max_age_days() -> int:
+    """How old bank figures may be for a month (days before its end): LIMIT_FIGURES_MAX_AGE_DAYS, default 92."""
+    return int(getattr(settings, "LIMIT_FIGURES_MAX_AGE_DAYS", 92))
+
+
+def month_end(day: datetime.date) -> datetime.date:
+    return datetime.date(day.year, day.month, calendar.monthrange(day.year, day.month)[1])
+
+
+@dataclass
+class BankLimits:
+    """One bank's limits for one month: the check's rows, the figures chosen, and the partners it lends jointly
+    with that month (what the bank-wide limit concerns)."""
+
+    bank_id: int
+    month_end: datetime.date | None
+    rows: list[LimitRow] = field(default_factory=list)
+    figures: dict = field(default_factory=dict)
+    joint_partner_ids: frozenset[int] = frozenset()
+
+    def row_dicts(self) -> list[dict]:
+        month = self.month_end.isoformat() if self.month_end else None
+        return [{**row.as_dict(), "period_end": month} for row in self.rows]
+
+
+def _rules(bank_ids: list[int]) -> list[Rule]:
+    rows = LimitRule.objects.filter(Q(bank__isnull=True) | Q(bank_id__in=bank_ids)).values_list(
+        "id",
+        "bank_id",
+        "key",
+        "version",
+        "kind",
+        "threshold_percent",
+        "warning_percent",
+        "products",
+        "bank_types",
+        "name_zh_hans",
+        "name_en",
+        "valid_from",
+        "valid_until",
+    )
+    return [
+        Rule(
+            id=pk,
+            bank_id=bank_id,
+            key=key,
+            version=version,
+            kind=kind,
+            threshold_percent=threshold,
+            warning_percent=warning,
+            products=tuple(products or ()),
+            bank_types=tuple(bank_types or ()),
+            name_zh_hans=name_zh,
+            name_en=name_en,
+            valid_from=valid_from,
+            valid_until=valid_until,
+        )
+        for (
+            pk,
+            bank_id,
+            key,
+            version,
+            kind,
+            threshold,
+            warning,
+            products,
+            bank_types,
+            name_zh,
+            name_en,
+            valid_from,
+            valid_until,
+        ) in rows
+    ]
+
+
+def limit_utilisation(
+    bank_ids: Iterable[int],
+    *,
+    as_of: datetime.date,
+    partner: str | None = None,
+    group: str | None = None,
+    period: datetime.date | None = None,
+) -> dict[int, BankLimits]:
+    """{bank id: BankLimits} for each bank that exists among ``bank_ids`` (tenancy is the caller's).
+
+    The month is ``period``'s (any day of it) when given, else each bank's latest month with exposure on or before
+    ``as_of``; a bank without one has no month and no rows. ``partner`` (a partner key) keeps the rows whose subject
+    is that partner or its related-party group; ``group`` the rows of that group and of its partners. Either
+    leaves out the bank-wide row. Four queries, whatever the number of banks and partners.
+    """
+    ids = sorted({int(i) for i in bank_ids})
+    if not ids:
+        return {}
+    wanted = month_end(period) if period is not None else None
+    latest = (
+        PartnerExposure.objects.filter(bank_id=OuterRef("pk"), period_end__lte=as_of)
+        .order_by("-period_end")
+        .values("period_end")[:1]
+    )
+    banks = Bank.objects.filter(pk__in=ids).order_by("pk")
+    if wanted is None:
+        banks = banks.annotate(month=Subquery(latest))
+    profiles: dict[int, BankProfile] = {}
+    months: dict[int, datetime.date | None] = {}
+    for row in banks.values(
+        *("pk", "bank_type", "home_region", "limit_warning_percent"), *(("month",) if wanted is None else ())
+    ):
+        profiles[row["pk"]] = BankProfile(
+            bank_type=row["bank_type"] or "",
+            home_region=row["home_region"] or "",
+            warning_percent=Decimal(row["limit_warning_percent"]),
+        )
+        months[row["pk"]] = wanted if wanted is not None else row["month"]
+    out = {pk: BankLimits(bank_id=pk, month_end=months[pk]) for pk in profiles}
+    with_month = {pk: m for pk, m in months.items() if m is not None}
+    if not with_month:
+        return out
+
+    exposures: dict[int, list[Exposure]] = defaultdict(list)
+    rows = PartnerExposure.objects.filter(
+        bank_id__in=list(with_month), period_end__in=set(with_month.values())
+    ).values_list(
+        "bank_id",
+        "period_end",
+        "partner_id",
+        "partner__key",
+        "partner__related_party_group",
+        "partner__name_zh_hans",
+        "partner__name_en",
+        "product",
+        "balance",
+        "partner_funded_balance",
+        "lowest_partner_share_percent",
+        "out_of_region_balance",
+    )
+    for (
+        bank_id,
+        period_end,
+        partner_id,
+        key,
+        group_name,
+        zh,
+        en,
+        product,
+        balance,
+        funded,
+        low,
+        outside,
+    ) in rows:
+        if with_month[bank_id] != period_end:
+            continue
+        exposures[bank_id].append(
+            Exposure(
+                partner_id=partner_id,
+                partner_key=key,
+                product=product,
+                balance=balance,
+                partner_funded_balance=funded,
+                lowest_partner_share_percent=low,
+                out_of_region_balance=outside,
+                related_party_group=group_name or "",
+                partner_name_zh_hans=zh,
+                partner_name_en=en,
+            )
+        )
+    figures: dict[int, list[BankFigures]] = defaultdict(list)
+    for bank_id, period_end, capital, loans in BankPeriodFigures.objects.filter(
+        bank_id__in=list(with_month), period_end__lte=max(with_month.values())
+    ).values_list("bank_id", "period_end", "tier1_net_capital", "total_loans"):
+        figures[bank_id].append(BankFigures(period_end, capital, loans))
+    rules = _rules(list(with_month))
+
+    age = max_age_days()
+    for bank_id, month in with_month.items():
+        bank_rules = [r for r in rules if r.bank_id is None or r.bank_id == bank_id]
+        checked = limit_rules.check_limits(
+            bank=profiles[bank_id],
+            rules=bank_rules,
+            exposures=exposures[bank_id],
+            figures=figures[bank_id],
+            month_end=month,
+            max_age_days=age,
+        )
+        found = limit_rules.figures_for(figures[bank_id], month, age)
+        result = out[bank_id]
+        result.figures = {name: f.as_dict() for name, f in found.items()}
+        result.joint_partner_ids = frozenset(
+            e.partner_id
+            for e in exposures[bank_id]
+            if e.product == LendingProduct.JOINT_LENDING and e.balance > 0
+        )
+        result.rows = _filtered(checked, exposures[bank_id], partner=partner, group=group)
+    return out
+
+
+def _filtered(rows: list[LimitRow], exposures: list[Exposure], *, partner: str | None, group: str | None):
+    if not partner and not group:
+        return rows
+    groups = {e.partner_key: e.related_party_group for e in exposures}
+    kept = []
+    for row in rows:
+        if row.subject_kind == BANK:
+            continue
+        if partner and partner not in row.partners:
+            continue
+        if group and not any(groups.get(key) == group for key in row.partners):
+            continue
+        kept.append(row)
+    return kept
+
+
+# --- what the limits mean for initiatives ----------------------------------------------------------------------
+def joint_lending_breaches(initiative_ids: Iterable[int], *, as_of: datetime.date) -> dict[int, list[dict]]:
+    """{initiative id: [reason]} for the initiatives a limit not within concerns, on ``as_of``.
+
+    Each reason is a limit row (``LimitRow.as_dict`` plus ``period_end``) whose ``status`` is ``breach`` or
+    ``unknown`` — these cap compliance readiness at 0 — or ``warning`` (approaching; caps nothing). Initiatives no
+    such limit concerns are left out. Two queries when the banks have no exposure up to ``as_of`` (the partners of
+    the initiatives, then the banks' months), five otherwise.
+    """
+    ids = list(dict.fromkeys(int(i) for i in initiative_ids))
+    if not ids:
+        return {}
+    links = InitiativePartner.objects.filter(initiative_id__in=ids).values_list(
+        "initiative_id", "initiative__bank_id", "partner_id"
+    )
+    partners_of: dict[int, set[int]] = defaultdict(set)
+    bank_of: dict[int, int] = {}
+    for initiative_id, bank_id, partner_id in links:
+        partners_of[initiative_id].add(partner_id)
+        bank_of[initiative_id] = bank_id
+    if not bank_of:
+        return {}
+    limits = limit_utilisation(set(bank_of.values()), as_of=as_of)
+    out: dict[int, list[dict]] = {}
+    for initiative_id in ids:
+        bank_id = bank_of.get(initiative_id)
+        result = limits.get(bank_id) if bank_id is not None else None
+        if result is None or not result.rows:
+            continue
+        mine = partners_of[initiative_id]
+        month = result.month_end.isoformat()
+        reasons = []
+        for row in result.rows:
+            if row.status == WITHIN:
+                continue
+            covered = result.joint_partner_ids if row.subject_kind == BANK else set(row.partner_ids)
+            if mine & covered:
+                reasons.append({**row.as_dict(), "period_end": month})
+        if reasons:
+            # Blocking reasons first (what the gate fails on), then warnings; the check's order within each.
+            reasons.sort(key=lambda r: r["status"] not in BLOCKING)
+            out[initiative_id] = reasons
+    return out
