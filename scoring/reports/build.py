@@ -22,6 +22,8 @@ Payload (``schema_version`` 1), top-level keys:
     coverage {scenario_types [{key, names, pillar, group, live}], gaps, pillars [{pillar, live_initiatives, scenario_types, covered}], pillar_gaps},
     kpis {by_pillar [{pillar, kpis, counted, mean_attainment}], items [per KPI: baseline, target, latest, attainment …]},
     concentration {participations, partners [{key, names, participations, share}], hhi, level, flagged, threshold, leaders, top3_share},
+    exposure {present, month, partners, groups, hhi {balances, participations}, trend, limits, limit_trend} — money
+        lent with partners and the joint-lending limits (``scoring.reports.exposure``; absent before issue 13),
     totals {initiative id: current total} — what the next report's movers compare with.
 """
 
@@ -55,6 +57,7 @@ from .. import formulas
 from ..choices import Tier, VersionStatus
 from ..models import Criterion, CurrentScore, Report, RubricVersion
 from ..models.report import ReportStatus
+from .exposure import exposure_section
 
 SCHEMA_VERSION = 1
 TOP_N = 5
@@ -652,6 +655,7 @@ def report_payload_build(
     pillars = _pillars()
     pillar_status = _pillar_status(scope, pillars)
     totals = _totals(scope)
+    concentration = _partners(scope)
     return {
         "schema_version": SCHEMA_VERSION,
         "kind": kind,
@@ -667,6 +671,12 @@ def report_payload_build(
         "stale": _stale(scope, as_of),
         "coverage": _coverage(scope, pillars, pillar_status),
         "kpis": _kpi_section(scope, pillars),
-        "concentration": _partners(scope),
+        "concentration": concentration,
+        "exposure": exposure_section(
+            bank_id=scope.bank_id,
+            period_end=period_end,
+            participation_hhi=concentration["hhi"] if concentration["participations"] else None,
+            limit=list_limit(),
+        ),
         "totals": totals,
     }

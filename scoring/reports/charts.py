@@ -58,6 +58,13 @@ class Line:
 
 
 @dataclass
+class Polyline:
+    points: str  # "x,y x,y …"
+    stroke: str
+    title: str = ""
+
+
+@dataclass
 class Chart:
     key: str
     title: str
@@ -66,6 +73,7 @@ class Chart:
     rects: list[Rect] = field(default_factory=list)
     texts: list[Text] = field(default_factory=list)
     lines: list[Line] = field(default_factory=list)
+    polylines: list[Polyline] = field(default_factory=list)
     legend: list[tuple[str, str]] = field(default_factory=list)  # (colour, label), drawn in HTML
     note: str = ""
 
@@ -190,4 +198,64 @@ def stacked_bar_chart(
         total = sum(v for v, _c, _s in segments)
         chart.texts.append(Text(x0 - 6, y + row_height / 2 + 4, fit(label, label_width - 10), "end", "label"))
         chart.texts.append(Text(_r(x + 5), y + row_height / 2 + 4, value_format(total), "start", "value"))
+    return chart
+
+
+def line_chart(
+    key: str,
+    title: str,
+    labels: list[str],
+    series: list[tuple[str, list[float | None], str]],
+    *,
+    value_format=lambda v: f"{v:g}",
+    guides: list[tuple[float, str]] = (),
+    min_peak: float = 0,
+    width: int = 560,
+    height: int = 240,
+    note: str = "",
+) -> Chart:
+    """Lines over ``labels`` (months): ``series`` is [(name, values, colour)]; a None value breaks its line.
+
+    ``guides`` are horizontal lines [(value, label)] — a limit or its early-warning level — drawn dashed and
+    included in the scale, so a line approaching a limit is seen against it. Each point keeps a tooltip."""
+    chart = Chart(key, title, width, height, legend=[(c, n) for n, _v, c in series], note=note)
+    left, right, top, bottom = 56, 16, 14, 36
+    plot_w, plot_h = width - left - right, height - top - bottom
+    values = [v for _n, vs, _c in series for v in vs if v is not None]
+    peak = max([*values, *(g for g, _l in guides), min_peak], default=0) or 1
+    peak *= 1.08
+    base = top + plot_h
+    step = plot_w / max(len(labels) - 1, 1)
+
+    def x(i: int) -> float:
+        return _r(left + i * step)
+
+    def y(v: float) -> float:
+        return _r(base - plot_h * v / peak)
+
+    chart.lines.append(Line(left, base, width - right, base))
+    chart.lines.append(Line(left, top, left, base))
+    chart.texts.append(Text(left - 6, base + 4, value_format(0), "end", "label"))
+    chart.texts.append(Text(left - 6, top + 8, value_format(peak / 1.08), "end", "label"))
+    for value, label in guides:
+        chart.lines.append(Line(left, y(value), width - right, y(value), "guide"))
+        chart.texts.append(Text(width - right, _r(y(value) - 4), label, "end", "label"))
+    every = max(1, (len(labels) + 5) // 6)
+    for i, label in enumerate(labels):
+        if i % every == 0 or i == len(labels) - 1:
+            chart.texts.append(Text(x(i), base + 16, label, "middle", "label"))
+    for name, vs, colour in series:
+        run: list[str] = []
+        for i, v in enumerate(vs):
+            if v is None:
+                if len(run) > 1:
+                    chart.polylines.append(Polyline(" ".join(run), colour, name))
+                run = []
+                continue
+            run.append(f"{x(i)},{y(v)}")
+            chart.rects.append(
+                Rect(_r(x(i) - 2.5), _r(y(v) - 2.5), 5, 5, colour, f"{name} · {labels[i]}: {value_format(v)}")
+            )
+        if len(run) > 1:
+            chart.polylines.append(Polyline(" ".join(run), colour, name))
     return chart

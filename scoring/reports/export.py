@@ -346,7 +346,96 @@ def report_tables(payload: dict) -> list[Table]:
         for p in conc["partners"]
     ]
     tables.append(partners)
+    tables.extend(_exposure_tables(payload))
     return tables
+
+
+def _exposure_tables(payload: dict) -> list[Table]:
+    """The exposure section's limits, groups and partners (none for a report built before the section)."""
+    from partnerships.choices import LimitStatus
+    from partnerships.limit_text import describe_limit, limit_name, pct, subject_label
+
+    exposure = payload.get("exposure")
+    if not exposure or not exposure.get("present"):
+        return []
+    statuses = dict(LimitStatus.choices)
+    limits = Table(
+        "exposure_limits",
+        _("Joint-lending limits"),
+        [
+            Column("month", _("Month")),
+            Column("bank", _("Bank")),
+            Column("limit", _("Limit")),
+            Column("subject", _("Subject")),
+            Column("status", pgettext_lazy("limit status", "Status")),
+            # The check's precision (up to four decimals), so 25.0001% never reads as 25%: text, not a number.
+            Column("value", _("Value")),
+            Column("threshold", _("Threshold")),
+            Column("utilisation", _("Utilisation")),
+            Column("description", _("Details")),
+        ],
+    )
+    month = exposure["month"][:7]
+    limits.rows = [
+        [
+            month,
+            row.get("bank", ""),
+            limit_name(row),
+            subject_label(row, row.get("bank", "")),
+            str(statuses.get(row["status"], row["status"])),
+            pct(row.get("value_percent")),
+            pct(row.get("threshold_percent")),
+            pct(row.get("utilisation_percent")),
+            describe_limit(row, bank_name=row.get("bank", "")),
+        ]
+        for row in exposure["limits"]["items"]
+    ]
+    names = {p["key"]: pick_name(p, p["key"]) for p in exposure["partners"]["items"]}
+    groups = Table(
+        "exposure_groups",
+        _("Balances by related-party group"),
+        [
+            Column("group", _("Related-party group")),
+            Column("partners", _("Partners")),
+            Column("balance", _("Balance (10k CNY)"), "figure"),
+            Column("joint_balance", _("Joint-lending balance (10k CNY)"), "figure"),
+            Column("share", _("Share"), "percent"),
+        ],
+    )
+    groups.rows = [
+        [
+            names.get(g["group"], g["group"]),
+            _list_sep().join(names.get(k, k) for k in g["partners"]),
+            g["balance"],
+            g["joint_balance"],
+            g["share"],
+        ]
+        for g in exposure["groups"]["items"]
+    ]
+    partners = Table(
+        "exposure_partners",
+        _("Balances by partner"),
+        [
+            Column("partner", _("Partner")),
+            Column("group", _("Related-party group")),
+            Column("balance", _("Balance (10k CNY)"), "figure"),
+            Column("joint_balance", _("Joint-lending balance (10k CNY)"), "figure"),
+            Column("partner_funded_share", _("Partner-funded share"), "percent"),
+            Column("share", _("Share"), "percent"),
+        ],
+    )
+    partners.rows = [
+        [
+            pick_name(p, p["key"]),
+            p["group"],
+            p["balance"],
+            p["joint_balance"],
+            p["partner_funded_share"],
+            p["share"],
+        ]
+        for p in exposure["partners"]["items"]
+    ]
+    return [limits, groups, partners]
 
 
 def _language(language: str | None) -> str:

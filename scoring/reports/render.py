@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
 from partnerships.choices import InitiativeStatus, PillarKey
-from partnerships.formatting import fmt_count, fmt_hhi, fmt_percent
+from partnerships.formatting import fmt_count, fmt_figure, fmt_hhi, fmt_percent
 
 from . import charts
 from .build import STALE_NEVER, STALE_OLD, STALE_OUTDATED
@@ -172,6 +172,119 @@ def _charts(payload: dict, pillar_names: dict[str, str]) -> dict[str, charts.Cha
     return {"tiers": tiers, "histogram": histogram, "pillars": pillars, "partners": partners}
 
 
+EXPOSURE_SHOWN = 20
+LIMITS_SHOWN = 50
+HHI_LEVELS = {
+    "none": gettext_lazy("No balances recorded"),
+    "low": gettext_lazy("Unconcentrated"),
+    "moderate": gettext_lazy("Moderately concentrated"),
+    "high": gettext_lazy("Highly concentrated"),
+}
+
+
+def _month_label(iso: str) -> str:
+    return iso[:7]
+
+
+def _group_label(group: str, partners_by_key: dict[str, str]) -> str:
+    """A related-party group as written, or the partner's name when the partner has no group."""
+    if not group:
+        return _("Others")
+    return partners_by_key.get(group, group)
+
+
+def exposure_context(payload: dict) -> dict | None:
+    """The exposure section's tables and charts in the active language; None when the report has no such section
+    (built before it existed) and ``{"present": False}`` when nothing is recorded in scope."""
+    from partnerships.choices import LimitKind, LimitStatus
+    from partnerships.limit_text import describe_limit, limit_name, pct, subject_label
+
+    exposure = payload.get("exposure")
+    if exposure is None:
+        return None
+    if not exposure.get("present"):
+        return {"present": False}
+    partners = [{**p, "name": pick_name(p, p["key"])} for p in exposure["partners"]["items"]]
+    names = {p["key"]: p["name"] for p in partners}
+    groups = [{**g, "name": _group_label(g["group"], names)} for g in exposure["groups"]["items"]]
+    months = [_month_label(m) for m in exposure["trend"]["months"]]
+    balance_chart = charts.line_chart(
+        "exposure-balances",
+        _("Balances with partners, last 12 months (10k CNY)"),
+        months,
+        [(pgettext("sum of balances", "Total"), exposure["trend"]["total"], charts.PALETTE[0])]
+        + [
+            (_group_label(s["group"], names), s["values"], charts.PALETTE[(i + 1) % len(charts.PALETTE)])
+            for i, s in enumerate(exposure["trend"]["series"])
+        ],
+        value_format=fmt_figure,
+        note=_(
+            "Month-end balances of loans made with partners (joint lending and facilitation), by related-party group."
+        ),
+    )
+    kind_labels = dict(LimitKind.choices)
+    trend = exposure.get("limit_trend") or {}
+    limit_chart = None
+    if trend.get("series"):
+        limit_chart = charts.line_chart(
+            "exposure-limits",
+            _("Highest limit utilisation per kind, last 12 months"),
+            [_month_label(m) for m in trend["months"]],
+            [
+                (
+                    str(kind_labels.get(s["kind"], s["kind"])),
+                    s["values"],
+                    charts.PALETTE[i % len(charts.PALETTE)],
+                )
+                for i, s in enumerate(trend["series"])
+            ],
+            value_format=lambda v: fmt_percent(v),
+            guides=[(100, _("limit"))],
+            min_peak=100,
+            note=_(
+                "Utilisation is the share of a limit used (the limit itself is 100%); a gap is a month the check could not tell."
+            ),
+        )
+    status_labels = dict(LimitStatus.choices)
+    limits = exposure["limits"]
+    limit_rows = [
+        {
+            **row,
+            "limit_name": limit_name(row),
+            "subject_label": subject_label(row, row.get("bank", "")),
+            "status_label": str(status_labels.get(row["status"], row["status"])),
+            "value_label": pct(row.get("value_percent")),
+            "threshold_label": pct(row.get("threshold_percent")),
+            "utilisation_label": pct(row.get("utilisation_percent")),
+            "description": describe_limit(row, bank_name=row.get("bank", "")),
+        }
+        for row in limits["items"][:LIMITS_SHOWN]
+    ]
+    hhi = exposure["hhi"]
+    return {
+        "present": True,
+        "month": _month_label(exposure["month"]),
+        "total_balance": exposure["total_balance"],
+        "joint_balance": exposure["joint_balance"],
+        "partners": partners[:EXPOSURE_SHOWN],
+        "partners_note": truncation_note(
+            min(len(partners), EXPOSURE_SHOWN), exposure["partners"]["listed"], exposure["partners"]["count"]
+        ),
+        "groups": groups[:EXPOSURE_SHOWN],
+        "hhi_balances": hhi["balances"],
+        "hhi_participations": hhi["participations"],
+        "hhi_level": str(HHI_LEVELS.get(hhi["level_balances"], hhi["level_balances"])),
+        "hhi_flagged": hhi["level_balances"] == "high",
+        "limit_counts": [
+            (str(status_labels.get(k, k)), limits["counts"].get(k, 0), k)
+            for k in ("breach", "unknown", "warning", "within")
+        ],
+        "limit_rows": limit_rows,
+        "limits_note": truncation_note(len(limit_rows), limits["listed"], limits["count"]),
+        "charts": {"balances": balance_chart, "limits": limit_chart},
+    }
+
+
 def truncation_note(shown: int, listed: int, total: int) -> str:
     """What a list on the page leaves out, and what the downloads hold ("" when the page shows everything)."""
     if shown >= total:
@@ -273,6 +386,7 @@ def report_context(payload: dict) -> dict:
         "partners": partners,
         "leader_names": leader_names,
         "charts": _charts(payload, pillar_names),
+        "exposure": exposure_context(payload),
     }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import time
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -17,6 +18,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from config.ops.metrics import report_generation_observe
 from partnerships.choices import InitiativeStatus
 from partnerships.models import Bank, Initiative
 from partnerships.tenancy import actor_has_bank_role, is_system, scope_queryset
@@ -109,9 +111,11 @@ def report_generate(
         report.save(update_fields=["status", "attempts", "error", "updated_at"])
 
     try:
+        building = time.monotonic()
         payload = report_payload_build(kind=kind, bank=bank, period_start=start, period_end=end)
         language = settings.LANGUAGE_CODE
         html = report_render(payload, language=language)
+        report_generation_observe(kind, time.monotonic() - building)  # /metrics (ops.metrics)
         with transaction.atomic():
             report = (
                 Report.objects.select_for_update(of=("self",))
