@@ -37,7 +37,7 @@ class ScoreJobAdmin(ReadOnlyMixin, TenantScopedMixin, admin.ModelAdmin):
         "finished_at",
     ]
     list_filter = ["status", "kind", ("bank", TenantBankFilter)]
-    search_fields = ["id"]
+    search_fields = ["id", "=request_id"]  # a request id from a response header or a log line finds its job
     list_select_related = ["bank", "requested_by"]
     # The id under a translated label (the model's UUID field has none: Django would show “Id”).
     readonly_fields = ["job_id" if f.name == "id" else f.name for f in ScoreJob._meta.concrete_fields]

@@ -189,6 +189,7 @@ class ScoreJobSerializer(serializers.ModelSerializer):
             "failed",
             "scores_created",
             "error",
+            "request_id",
             "created_at",
             "enqueued_at",
             "started_at",

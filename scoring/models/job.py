@@ -57,6 +57,16 @@ class ScoreJob(models.Model):
     scores_created = models.PositiveIntegerField(_("new scores"), default=0)
     error = models.TextField(_("error"), blank=True)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    # Follow one job from the API call to the worker's log: the same id is on the response and every log line.
+    request_id = models.CharField(
+        _("request ID"),
+        max_length=64,
+        blank=True,
+        db_index=True,
+        help_text=_(
+            "The X-Request-ID of the request (or task) that asked for this job; search the web and worker logs for it."
+        ),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
     enqueued_at = models.DateTimeField(_("enqueued at"), null=True, blank=True)
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)

@@ -20,6 +20,7 @@ from django.db.models import Count, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from config.ops.request_id import current_request_id, request_id_as
 from partnerships.errors import Conflict, Invalid
 from partnerships.models import Initiative
 from partnerships.tenancy import is_system, user_bank_ids
@@ -182,6 +183,7 @@ def score_job_create(
     job = ScoreJob.objects.create(
         bank_id=bank_id,
         requested_by=requested_by,
+        request_id=current_request_id(),  # the request's (or task's) X-Request-ID, also on its log lines
         initiative_ids=sorted(set(initiative_ids)) if initiative_ids is not None else None,
         rubric_version=rubric_version,
         pillar=pillar,
@@ -192,12 +194,17 @@ def score_job_create(
     return job
 
 
-def score_job_enqueue(job_id) -> bool:
-    """Send the job to the broker; False (and the job stays queued for the sweeper) if the broker is down."""
+def score_job_enqueue(job_id, *, request_id: str = "") -> bool:
+    """Send the job to the broker; False (and the job stays queued for the sweeper) if the broker is down.
+
+    The task carries the current request id (ops.request_id); the sweeper passes the job's own ``request_id``,
+    so a job sent again still logs under the id of the request that asked for it.
+    """
     from ..tasks import score_job_run_task
 
     try:
-        score_job_run_task.apply_async(args=[str(job_id)], retry=True, retry_policy={"max_retries": 1})
+        with request_id_as(request_id):
+            score_job_run_task.apply_async(args=[str(job_id)], retry=True, retry_policy={"max_retries": 1})
     except Exception as exc:  # kombu / redis raise many kinds; any failure means "not enqueued"
         logger.warning("score job %s not enqueued (broker unavailable?): %s", job_id, exc)
         return False
@@ -325,6 +332,7 @@ def score_job_run(job_id) -> None:
     from ..tasks import score_chunk_task
 
     pending = score_job_plan(job_id)
+    logger.info("score job %s: %d chunk(s) to score", job_id, len(pending))
     if len(pending) == 1:
         score_chunk_run(pending[0])
         return
@@ -340,8 +348,10 @@ def score_jobs_sweep(*, now=None) -> int:
     )
     stale = ScoreJob.objects.filter(status=JobStatus.RUNNING, updated_at__lt=now - RUNNING_STALE_AFTER)
     count = 0
-    for job_id in list(queued.values_list("id", flat=True)) + list(stale.values_list("id", flat=True)):
-        if score_job_enqueue(job_id):
+    for job_id, request_id in list(queued.values_list("id", "request_id")) + list(
+        stale.values_list("id", "request_id")
+    ):
+        if score_job_enqueue(job_id, request_id=request_id):
             count += 1
     if count:
         logger.info("sweeper re-enqueued %s score job(s)", count)
