@@ -68,6 +68,20 @@ def embedded_env(var: Path, port: int) -> dict:
     return env
 
 
+# demo_manager's authenticator in the soak's own database, and the code it shows now (partnerships.signon).
+MANAGER_CODE = (
+    "from django.contrib.auth import get_user_model; "
+    "from django_otp.plugins.otp_totp.models import TOTPDevice; "
+    "from partnerships.signon.services.second_factor import totp_code_for; "
+    "device = TOTPDevice.objects.get_or_create(user=get_user_model().objects.get(username='demo_manager'), "
+    "name='authenticator', defaults={'confirmed': True})[0]; print(totp_code_for(device))"
+)
+
+
+def manager_code(env: dict) -> str:
+    return manage(env, "shell", "-c", MANAGER_CODE).strip().splitlines()[-1]
+
+
 def manage(env: dict, *args: str) -> str:
     done = subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600
@@ -129,8 +143,9 @@ class Api:
             return None
         return json.loads(payload) if payload else {}
 
-    def token(self, username: str) -> str:
-        answer = self.call("POST", "/api/v1/auth/token/", body={"username": username, "password": PASSWORD})
+    def token(self, username: str, otp: str | None = None) -> str:
+        body = {"username": username, "password": PASSWORD, **({"otp_token": otp} if otp else {})}
+        answer = self.call("POST", "/api/v1/auth/token/", body=body)
         if not answer:
             raise RuntimeError(f"no token for {username}: {self.failures[-1:]}")
         return answer["token"]
@@ -200,7 +215,8 @@ def main(argv=None) -> int:
             api.failures.clear()
             time.sleep(0.5)
         api.calls = 0
-        analyst, manager = api.token("demo_analyst"), api.token("demo_manager")
+        # demo_manager signs in with a local password, so the token needs its second factor (docs/sign-on.md).
+        analyst, manager = api.token("demo_analyst"), api.token("demo_manager", otp=manager_code(env))
         criteria: dict = {}
         started = time.monotonic()
         end = started + args.minutes * 60

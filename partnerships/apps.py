@@ -11,3 +11,4 @@ class PartnershipsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import signals  # noqa: F401  (the demo_data_seeded signal scoring listens to)
+        from .signon import receivers  # noqa: F401  (sign-ins into the audit and the second-factor gate)

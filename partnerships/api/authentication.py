@@ -2,7 +2,7 @@
 
 Every API request needs both: the token to know who calls, the roles for tenancy (``partnerships.tenancy``).
 DRF's ``TokenAuthentication`` reads the token with its user; the roles then cost a second round trip on every
-request. On PostgreSQL the memberships ride along as two aligned arrays and are put where ``user_bank_roles``
+request. On PostgreSQL the memberships (and the directory account, partnerships.signon) ride along as two aligned arrays and are put where ``user_bank_roles``
 caches them for the request; elsewhere (the embedded SQLite default) DRF's query stands and the roles are
 read on first use, as before.
 """
@@ -17,14 +17,15 @@ from rest_framework import authentication, exceptions
 class TokenAuthentication(authentication.TokenAuthentication):
     def authenticate_credentials(self, key):
         if connection.vendor != "postgresql":
-            return super().authenticate_credentials(key)
+            user, token = super().authenticate_credentials(key)
+            return self._signon_checked(user), token
         from django.contrib.postgres.aggregates import ArrayAgg
 
         model = self.get_model()
         order = "user__bank_memberships__id"
         try:
             token = (
-                model.objects.select_related("user")
+                model.objects.select_related("user", "user__directory_account")
                 .annotate(
                     _bank_ids=ArrayAgg("user__bank_memberships__bank_id", order_by=order),
                     _roles=ArrayAgg("user__bank_memberships__role", order_by=order),
@@ -40,4 +41,14 @@ class TokenAuthentication(authentication.TokenAuthentication):
         user._scorecard_bank_roles = {
             bank_id: role for bank_id, role in zip(token._bank_ids, token._roles, strict=True) if bank_id
         }
-        return user, token
+        return self._signon_checked(user), token
+
+    @staticmethod
+    def _signon_checked(user):
+        """A directory account disabled in the directory gets nothing for its token (partnerships.signon): known
+        from the account row read with the token, or found by a re-check when that row's check is stale."""
+        from partnerships.signon.services.tokens import token_user_allowed
+
+        if not token_user_allowed(user):
+            raise exceptions.AuthenticationFailed(_("This directory account is disabled."))
+        return user

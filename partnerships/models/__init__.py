@@ -1,5 +1,7 @@
 """Models of the partnerships app, one idea a module."""
 
+# Sign-on's models live in partnerships.signon (issue 18); imported here so the app registers them.
+from ..signon.models import DirectoryAccount, GroupMapping, MappedMembership, SecondFactor, SignOnEvent
 from .bank import Bank, Membership
 from .evidence import Evidence
 from .exposure import BankPeriodFigures, LimitBreach, LimitRule, PartnerExposure
@@ -12,13 +14,16 @@ __all__ = [
     "KPI",
     "Bank",
     "BankPeriodFigures",
+    "DirectoryAccount",
     "Evidence",
+    "GroupMapping",
     "Initiative",
     "InitiativeDataCategory",
     "InitiativePartner",
     "KPIObservation",
     "LimitBreach",
     "LimitRule",
+    "MappedMembership",
     "Membership",
     "PartnerDueDiligence",
     "PartnerExposure",
@@ -26,5 +31,7 @@ __all__ = [
     "PartnerMetric",
     "Pillar",
     "ScenarioType",
+    "SecondFactor",
+    "SignOnEvent",
     "TechPartner",
 ]

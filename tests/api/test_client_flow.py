@@ -13,8 +13,10 @@ import time
 
 import pytest
 import requests
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from partnerships.services.seed import seed_reference_data
+from partnerships.signon.services.second_factor import totp_code_for
 from scoring.choices import JobStatus
 from scoring.services.rubrics import rubrics_load
 from tests.factories import BankFactory, MembershipFactory, UserFactory
@@ -46,10 +48,9 @@ class Client:
         self.session = requests.Session()
         self.session.headers.update({"Accept": "application/json", "Accept-Language": language})
 
-    def sign_in(self, username: str, password: str) -> str:
-        response = self.session.post(
-            self.base + "auth/token/", json={"username": username, "password": password}, timeout=10
-        )
+    def sign_in(self, username: str, password: str, otp_token: str | None = None) -> str:
+        body = {"username": username, "password": password, **({"otp_token": otp_token} if otp_token else {})}
+        response = self.session.post(self.base + "auth/token/", json=body, timeout=10)
         assert response.status_code == 200, response.text
         token = response.json()["token"]
         self.session.headers["Authorization"] = f"Token {token}"
@@ -225,7 +226,9 @@ def test_an_integrator_records_scores_and_reads_an_initiative(live_server, worke
     assert refused.status_code == 403, refused.text  # the analyst is no manager, and is the author
 
     boss = Client(live_server.url)
-    boss.sign_in("flow_manager", PASSWORD)
+    # A manager with a local password gives the code of the authenticator they set up (partnerships.signon).
+    device = TOTPDevice.objects.create(user=manager, name="authenticator", confirmed=True)
+    boss.sign_in("flow_manager", PASSWORD, otp_token=totp_code_for(device))
     approved = boss.post(f"assessments/{aid}/approve/")
     assert approved.status_code == 200, approved.text
     assert approved.json()["assessment"]["status"] == "approved"

@@ -118,9 +118,50 @@ def shot(artifacts) -> Callable[[Page | Locator, str], Path]:
 
 
 def login(page: Page, username: str, password: str = PASSWORD) -> None:
-    """Sign in through the admin login form and land on the admin index."""
+    """Sign in through the admin login form (and the second factor when asked) and land on the admin index."""
     page.goto("/admin/login/?next=/admin/")
     page.fill("#id_username", username)
     page.fill("#id_password", password)
     page.click("#login-form [type=submit]")
+    second_factor(page, username)
     expect(page.locator("#user-tools")).to_be_visible()
+
+
+def enrol_second_factor(user):
+    """The user has set up an authenticator app, as a superuser or manager with a local password must
+    (partnerships.signon): a confirmed TOTP device, whose codes ``second_factor`` types as the user would."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    return TOTPDevice.objects.get_or_create(user=user, name="authenticator", defaults={"confirmed": True})[0]
+
+
+def second_factor(page: Page, username: str) -> None:
+    """After the password: when the page asks for the second factor, give the code the user's app shows now."""
+    page.wait_for_selector("#user-tools, #signon-verify-form, #signon-enrol-form")
+    if page.locator("#signon-enrol-form").count():
+        raise AssertionError(f"{username} has no second factor set up: call enrol_second_factor(user) first")
+    if page.locator("#signon-verify-form").count():
+        page.fill("#id_code", authenticator_code(username))
+        page.click("#signon-verify-form [type=submit]")
+
+
+def authenticator_code(username: str) -> str:
+    """The code the user's authenticator shows, one the device has not accepted yet (django-otp refuses a code
+    twice, and a test may sign the same user in twice within 30 seconds): this step's or, within the device's
+    tolerance, the next one's; else wait for the next step."""
+    import time
+
+    from django_otp.oath import TOTP
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from partnerships.signon.services.second_factor import totp_code_for
+
+    device = TOTPDevice.objects.get(user__username=username, name="authenticator", confirmed=True)
+    for _attempt in range(40):
+        device.refresh_from_db()
+        now = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift).t()
+        for offset in range(device.tolerance + 1):
+            if now + offset > device.last_t:
+                return totp_code_for(device, offset)
+        time.sleep(1)
+    raise AssertionError(f"no fresh code for {username}'s authenticator")

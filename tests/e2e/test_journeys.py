@@ -24,7 +24,7 @@ from scoring.models import Assessment, Criterion, Score, ScoreJob
 from scoring.reports.services import last_complete_week_start, report_generate
 from scoring.services.compute import score_initiatives
 from scoring.services.rubrics import rubrics_load
-from tests.e2e.conftest import PASSWORD, login
+from tests.e2e.conftest import PASSWORD, enrol_second_factor, login
 from tests.factories import BankFactory, MembershipFactory, UserFactory
 from tests.processes import wait_for
 from tests.scoring.conftest import make_rated_initiative
@@ -39,6 +39,10 @@ def _user(username: str, bank, role: str):
     user.set_password(PASSWORD)
     user.save()
     MembershipFactory(user=user, bank=bank, role=role)
+    if (
+        role == "manager"
+    ):  # a manager with a local password has set up a second factor; login() types its code
+        enrol_second_factor(user)
     return user
 
 

@@ -22,7 +22,7 @@ from playwright.sync_api import BrowserContext, Page
 
 from partnerships.models import Evidence, Initiative
 from tests.admin_pages import admin_pages, seed_admin_data
-from tests.e2e.conftest import TIMEOUT_MS
+from tests.e2e.conftest import TIMEOUT_MS, second_factor
 from tests.ui_text import ALLOWED_WORDS, EnglishFinder, data_strings
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
@@ -120,6 +120,8 @@ def test_every_admin_page_fits_1440_and_1024(
             page.fill("#id_username", seeded.superuser.username)
             page.fill("#id_password", seeded.password)
             page.click("#login-form [type=submit]")
+            # The demo superuser's second factor (seed_admin_data sets one up): its code, as the person would type it.
+            second_factor(page, seeded.superuser.username)
             page.wait_for_selector("#user-tools")
             # The scripted UI is read in Chinese at the first width, once the login (which axes records) is in.
             finder = EnglishFinder(data_strings(), STRESS_WORDS | ALLOWED_WORDS) if width == 1440 else None
