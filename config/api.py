@@ -5,7 +5,8 @@ Routes (``api`` namespace for the resources)::
     auth/token/            POST {username, password} → {token}; DELETE revokes your token
     auth/login/, logout/   session sign-in for the browsable API
     banks/ partners/ pillars/ initiatives/ kpis/ evidence/ assessments/ rubrics/ rubric-versions/ criteria/ score-jobs/
-    reports/
+    reports/ exposures/ bank-figures/ (each with import/)
+    banks/{id}/limits/ limit-rules/   joint-lending limits: a bank's utilisation, and the limits themselves
     scoring/preview/       POST what-if scoring
     schema/ docs/ redoc/   OpenAPI 3 (YAML, or JSON with ?format=json), Swagger UI, Redoc — assets served locally
 
@@ -36,6 +37,8 @@ from rest_framework.routers import DefaultRouter
 from rest_framework.views import APIView
 
 from config.api_errors import errors
+from partnerships.api.exposure import BankPeriodFiguresViewSet, PartnerExposureViewSet
+from partnerships.api.limit_rules import LimitRuleViewSet
 from partnerships.api.views import (
     BankViewSet,
     EvidenceViewSet,
@@ -45,6 +48,7 @@ from partnerships.api.views import (
     TechPartnerViewSet,
     ThrottleRefusalsMixin,
 )
+from partnerships.signon.services.tokens import token_issued_record, token_sign_in_check
 from scoring.api.views import (
     AssessmentViewSet,
     CriterionViewSet,
@@ -67,6 +71,15 @@ class SignInLockedOut(APIException):
 class TokenRequestSerializer(serializers.Serializer):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=4096, trim_whitespace=False, style={"input_type": "password"})
+    otp_token = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=32,
+        help_text=_(
+            "The current code of your authenticator app (or a recovery code): needed by superusers and managers "
+            "who sign in with a local password (docs/sign-on.md)."
+        ),
+    )
 
     def validate(self, attrs):
         request = self.context.get("request")
@@ -79,6 +92,8 @@ class TokenRequestSerializer(serializers.Serializer):
             raise serializers.ValidationError(
                 _("Unable to sign in with the username and password given."), code="authorization"
             )
+        # Sign-on (partnerships.signon): a directory user with no role gets no token; a second factor when needed.
+        token_sign_in_check(request=request, user=user, otp_token=attrs.get("otp_token"))
         attrs["user"] = user
         return attrs
 
@@ -112,7 +127,8 @@ class TokenView(ThrottleRefusalsMixin, APIView):
     def post(self, request):
         serializer = TokenRequestSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
-        token, _created = Token.objects.get_or_create(user=serializer.validated_data["user"])
+        token, created = Token.objects.get_or_create(user=serializer.validated_data["user"])
+        token_issued_record(request=request, user=token.user, created=created)  # the sign-in audit
         return Response({"token": token.key})
 
     @extend_schema(summary=_("Revoke your API token"), request=None, responses={204: None}, tags=["auth"])
@@ -180,6 +196,9 @@ router.register("pillars", PillarViewSet, basename="pillar")
 router.register("initiatives", ScoredInitiativeViewSet, basename="initiative")
 router.register("kpis", KPIViewSet, basename="kpi")
 router.register("evidence", EvidenceViewSet, basename="evidence")
+router.register("exposures", PartnerExposureViewSet, basename="exposure")
+router.register("bank-figures", BankPeriodFiguresViewSet, basename="bank-figures")
+router.register("limit-rules", LimitRuleViewSet, basename="limit-rule")
 router.register("assessments", AssessmentViewSet, basename="assessment")
 router.register("rubrics", RubricViewSet, basename="rubric")
 router.register("rubric-versions", RubricVersionViewSet, basename="rubric-version")

@@ -11,6 +11,7 @@ from django.views.generic import RedirectView
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index"), name="home"),  # people land on the admin
     path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/signon/", include("partnerships.signon.urls")),  # second factor, OIDC, "no access yet"
     path("admin/", admin.site.urls),
     path("api/v1/", include("config.api")),
 ]

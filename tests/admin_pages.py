@@ -35,6 +35,8 @@ SKIPPED_VIEWS: dict[str, str] = {
     "partnerships_evidence_download": "a file download",
     "scoring_report_download": "a file download (CSV / XLSX)",
     "partnerships_initiative_process_import": "POST only: confirms an uploaded import",
+    "partnerships_partnerexposure_process_import": "POST only: confirms an uploaded import",
+    "partnerships_bankperiodfigures_process_import": "POST only: confirms an uploaded import",
     "scoring_report_regenerate": "POST only: the rebuild button",
     "scoring_assessment_submit": "POST only: the submit button",
     "scoring_assessment_approve": "POST only: the approve button",
@@ -100,6 +102,7 @@ def seed_admin_data(*, password: str = PASSWORD) -> SeededAdmin:
     from scoring.reports.services import last_complete_week_start, report_generate
     from scoring.services.compute import score_initiatives
     from scoring.services.demo import demo_scoring_seed
+    from tests.signon.rows import signon_rows
 
     seed_all(password=password)
     demo_scoring_seed(demo=True)  # default rubrics (published) and the demo assessments
@@ -129,6 +132,7 @@ def seed_admin_data(*, password: str = PASSWORD) -> SeededAdmin:
     AccessLog.objects.get_or_create(**attempt, defaults={"attempt_time": timezone.now()})
     AccessFailureLog.objects.get_or_create(**attempt, defaults={"attempt_time": timezone.now()})
     _rows_the_demo_lacks(bank=city, user=analyst)
+    signon_rows(bank=city, user=superuser)  # sign-on's models (partnerships.signon): a row of each
     empty = [model._meta.label_lower for model in admin.site._registry if not model._default_manager.exists()]
     assert not empty, f"seed_admin_data() left these registered models empty: {empty}"
     return SeededAdmin(superuser=superuser, analyst=analyst, password=password)
@@ -147,6 +151,39 @@ def _rows_the_demo_lacks(*, bank, user) -> None:
             next_due=datetime.date(2026, 1, 6),
             performed_by=user,
         )
+    from partnerships.models import LimitBreach, LimitRule
+
+    if not LimitBreach.objects.exists():
+        # A breach of the demo bank found by the daily check (the demo month's figures are within the limits).
+        rule = (
+            LimitRule.objects.filter(bank__isnull=True, kind="partner_capital_share").order_by("pk").first()
+        )
+        if rule is not None:
+            LimitBreach.objects.create(
+                bank=bank,
+                rule=rule,
+                subject="蚂蚁集团",
+                period_end=datetime.date(2025, 6, 30),
+                value_percent=27,
+                threshold_percent=25,
+                detail={
+                    "rule": rule.key,
+                    "kind": rule.kind,
+                    "name_zh_hans": rule.name_zh_hans,
+                    "name_en": rule.name_en,
+                    "subject": "蚂蚁集团",
+                    "subject_kind": "group",
+                    "subject_name_zh_hans": "蚂蚁集团",
+                    "subject_name_en": "蚂蚁集团",
+                    "status": "breach",
+                    "value_percent": "27",
+                    "threshold_percent": "25",
+                    "utilisation_percent": "108",
+                    "warning_percent": "80",
+                    "period_end": "2025-06-30",
+                    "figures": {"own_balance": "270.00", "balance": "450.00"},
+                },
+            )
 
 
 # --- the pages ---------------------------------------------------------------------------------------------

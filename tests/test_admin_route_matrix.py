@@ -48,8 +48,10 @@ from django_celery_beat.models import (
 from django_celery_results.models import GroupResult, TaskResult
 from rest_framework.authtoken.models import Token, TokenProxy
 
-from partnerships.models import Membership, PartnerMetric, Pillar, ScenarioType
+from partnerships.models import LimitBreach, Membership, PartnerMetric, Pillar, ScenarioType
 from partnerships.services.evidence import evidence_create
+from partnerships.services.exposure import bank_figures_create, exposure_create
+from partnerships.services.limit_register import limit_rule_create
 from partnerships.services.partners import due_diligence_create
 from scoring.models import Rubric, RubricVersion, Score
 from scoring.reports.services import report_generate
@@ -65,6 +67,7 @@ from tests.factories import (
     TechPartnerFactory,
     UserFactory,
 )
+from tests.signon.rows import signon_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -101,6 +104,8 @@ PROFILES = {
     "edit": ("ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok", "ok"),
     # assessments: history, so never deleted (a wrong draft is returned or left)
     "edit, no delete": ("ok", "ok", "ok", "ok", "ok", "denied", "denied", "ok", "ok"),
+    # a bank's managers on their bank: its lending profile only; banks are added and deleted by superusers
+    "change": ("ok", "denied", "denied", "ok", "ok", "denied", "denied", "ok", "ok"),
     # superuser on rubrics and rubric versions: they arrive as files or clones, and are never deleted here
     "edit, no add or delete": ("ok", "denied", "denied", "ok", "ok", "denied", "denied", "ok", "ok"),
     # superuser on django-axes' logs: they are written by axes, never added by hand
@@ -114,6 +119,8 @@ PROFILES = {
     "B: edit, no delete": ("hidden", "ok", "ok", "gone", "gone", "denied", "denied", "404", "404"),
     # banks and memberships (view-only for members): GET is not found, writing is refused first
     "B: view": ("hidden", "denied", "denied", "gone", "denied", "denied", "denied", "404", "404"),
+    # banks for another bank's manager, who may change their own bank's profile: not found, adding refused
+    "B: change": ("hidden", "denied", "denied", "gone", "gone", "denied", "denied", "404", "404"),
     # scores and score jobs (read-only admins without simple-history: Django's history page says "gone")
     "B: read-only": ("hidden", "denied", "denied", "gone", "denied", "denied", "denied", "gone", "gone"),
     # reports: the custom change view answers 404 for GET and POST
@@ -124,11 +131,14 @@ ACTORS = ("anonymous", "viewer", "analyst", "manager", "bank B", "superuser")
 
 MODELS = {
     # model                          viewer   analyst  manager  bank B          superuser
-    "partnerships.bank": ("view", "view", "view", "B: view", "edit"),
+    "partnerships.bank": ("view", "view", "change", "B: change", "edit"),
     "partnerships.membership": ("view", "view", "view", "B: view", "edit"),
     "partnerships.initiative": ("view", "edit", "edit", "B: edit", "edit"),
     "partnerships.kpi": ("view", "edit", "edit", "B: edit", "edit"),
     "partnerships.evidence": ("view", "edit", "edit", "B: edit", "edit"),
+    # the exposure register: a bank's own figures, recorded by its analysts and managers
+    "partnerships.partnerexposure": ("view", "edit", "edit", "B: edit", "edit"),
+    "partnerships.bankperiodfigures": ("view", "edit", "edit", "B: edit", "edit"),
     # a bank's due diligence on a partner: history, so never deleted (the next review is a new record)
     "partnerships.partnerduediligence": (
         "view",
@@ -150,6 +160,11 @@ MODELS = {
     # reference data, shared by every bank: read by members, edited by superusers
     "partnerships.techpartner": ("view", "view", "view", "view", "edit"),
     "partnerships.partnermetric": ("view", "view", "view", "view", "edit"),
+    # exposure limits: regulatory ones (files) edited by superusers, a bank's own by its managers; versioned, so never
+    # deleted (one stops at its "valid until"); bank B's manager finds none of bank A's and adds its own
+    "partnerships.limitrule": ("view", "view", "edit, no delete", "B: edit, no delete", "edit, no delete"),
+    # breaches found by the daily check: read by members, written by the check only
+    "partnerships.limitbreach": ("view", "view", "view", "B: read-only", "view"),
     "partnerships.pillar": ("view", "view", "view", "view", "edit"),
     "partnerships.scenariotype": ("view", "view", "view", "view", "edit"),
     "scoring.rubric": ("view", "view", "view", "view", "edit, no add or delete"),
@@ -168,6 +183,12 @@ MODELS = {
     "axes.accessattempt": ("none", "none", "none", "none", "edit, no add"),
     "axes.accesslog": ("none", "none", "none", "none", "edit, no add"),
     "axes.accessfailurelog": ("none", "none", "none", "none", "edit, no add"),
+    # sign-on (partnerships.signon): superusers only; the audit and directory accounts are read-only, a second
+    # factor is reset by deleting it
+    "partnerships.groupmapping": ("none", "none", "none", "none", "edit"),
+    "partnerships.directoryaccount": ("none", "none", "none", "none", "view"),
+    "partnerships.secondfactor": ("none", "none", "none", "none", "view, delete"),
+    "partnerships.signonevent": ("none", "none", "none", "none", "view"),
 }
 
 
@@ -220,6 +241,27 @@ CUSTOM = [
         "admin:partnerships_initiative_export",
         None,
         ("login", "ok", "ok", "ok", "hidden", "ok"),
+    ),
+    *(
+        row
+        for model in ("partnerexposure", "bankperiodfigures")
+        for row in (
+            (
+                f"{model} import",
+                "GET",
+                f"admin:partnerships_{model}_import",
+                None,
+                ("login", "denied", "ok", "ok", "ok", "ok"),
+            ),
+            (
+                f"{model} import confirm",
+                "POST",
+                f"admin:partnerships_{model}_process_import",
+                None,
+                ("login", "denied", "ok", "ok", "ok", "ok"),
+            ),
+            (f"{model} export", "GET", f"admin:partnerships_{model}_export", None, ("login",) + ("ok",) * 5),
+        )
     ),
     (
         "report generate",
@@ -362,6 +404,36 @@ def world(two_banks, settings, tmp_path) -> World:
             "next_due": WEEK + datetime.timedelta(days=365),
         },
     )
+    exposure = exposure_create(
+        user=analyst,
+        data={"bank": banks["A"].pk, "partner": "tencent", "period_end": "2025-06-30", "balance": "100"},
+    )
+    figures = bank_figures_create(
+        user=analyst, data={"bank": banks["A"].pk, "period_end": "2025-06-30", "tier1_net_capital": "2000"}
+    )
+    own_limit = limit_rule_create(
+        user=by_role[("A", "manager")],
+        data={
+            "bank": banks["A"].pk,
+            "key": "matrix-capital",
+            "version": 1,
+            "kind": "partner_capital_share",
+            "threshold_percent": "20",
+            "name_zh_hans": f"{MARKER} 限额",
+            "name_en": "Matrix limit",
+            "source_zh_hans": "本行风险偏好",
+            "source_en": "Risk appetite",
+            "valid_from": "2025-01-01",
+        },
+    )
+    breach = LimitBreach.objects.create(
+        bank=banks["A"],
+        rule=own_limit,
+        subject="tencent",
+        period_end=datetime.date(2025, 6, 30),
+        value_percent=30,
+        threshold_percent=20,
+    )
     score_initiatives(bank_id=banks["A"].pk, initiative_ids=[initiative.pk])
     job = score_job_create(requested_by=analyst, bank_id=banks["A"].pk, initiative_ids=[initiative.pk])
     report = report_generate(bank_id=banks["A"].pk, period_start=WEEK, deliver=False)
@@ -375,12 +447,16 @@ def world(two_banks, settings, tmp_path) -> World:
         "partnerships.kpi": kpi,
         "partnerships.evidence": evidence,
         "partnerships.partnerduediligence": due_diligence,
+        "partnerships.partnerexposure": exposure,
+        "partnerships.bankperiodfigures": figures,
         "scoring.assessment": assessment,
         "scoring.score": Score.objects.filter(initiative=initiative).latest("computed_at"),
         "scoring.scorejob": job,
         "scoring.report": report,
         "partnerships.techpartner": tencent,
         "partnerships.partnermetric": metric,
+        "partnerships.limitrule": own_limit,
+        "partnerships.limitbreach": breach,
         "partnerships.pillar": Pillar.objects.get(key="scenario"),
         "partnerships.scenariotype": ScenarioType.objects.get(key="payment"),
         "scoring.rubric": Rubric.objects.get(pillar_id="scenario", is_default=True),
@@ -410,6 +486,7 @@ def world(two_banks, settings, tmp_path) -> World:
         "axes.accessfailurelog": AccessFailureLog.objects.create(
             username="someone", ip_address="10.0.0.1", user_agent="ua"
         ),
+        **signon_rows(bank=banks["A"], user=by_role[("A", "manager")]),
     }
     users = {
         "anonymous": None,
@@ -586,6 +663,8 @@ HISTORY_POST_CASES = [
     ("partnerships.techpartner", "viewer", "name_en", "Edited by a viewer"),
     ("partnerships.partnermetric", "bank B", "value", "999"),
     ("scoring.assessment", "viewer", "note", "Edited by a viewer"),
+    ("partnerships.partnerexposure", "viewer", "balance", "999"),
+    ("partnerships.bank", "manager", "code", "renamed-by-a-manager"),
 ]
 
 

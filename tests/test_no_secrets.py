@@ -91,6 +91,8 @@ ALLOWED = {
 ALLOWED_FINGERPRINTS = {
     # REAL_KEY: a key of the production format, so the production settings check passes in a subprocess.
     "tests/test_settings.py": {"51749f03070a4595"},
+    # The SECRET_KEY of the OIDC provider the sign-on tests run for themselves (tests/signon/provider/), never deployed.
+    "tests/signon/provider/settings.py": {"bbf8c5abd0249ae0"},
 }
 # Passwords that tests and fixtures use on throw-away users in the test database.
 TEST_PASSWORDS = {

@@ -34,6 +34,8 @@ ALLOWED_WORDS = {
     "CSV", "csv", "XLSX", "xlsx", "JSON",
     # technical names Chinese software writes as they are (operators' pages: users, Celery, login logs)
     "ID", "IP", "URN", "LDAP", "AMQP",
+    "Request",  # the X-Request-ID header, named as HTTP names it
+    "API", "OIDC", "DN",  # sign-on's pages: the API, OpenID Connect, an LDAP entry's distinguished name
     # products
     "Celery", "RabbitMQ", "Redis",
     # keys and platforms as printed on the keyboard (Django: “按住 Control 键或 Mac 上的 Command 键”)

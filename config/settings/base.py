@@ -9,7 +9,9 @@ import sys
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+from django_guid.integrations import CeleryIntegration
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 VAR_DIR = Path(environ.Env().str("SCORECARD_VAR_DIR", default=str(BASE_DIR / "var")))
@@ -50,8 +52,15 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "django_celery_results",
     "axes",
+    # The second factor of local accounts (TOTP and recovery codes; partnerships.signon, docs/sign-on.md).
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "django_guid",  # the request id (X-Request-ID) of every response, log line and the tasks a request causes
+    "django_prometheus",
     "partnerships",
     "scoring",
+    "config.ops",  # /healthz, /readyz, /metrics and the request id's plumbing (config/ops/, docs/deploy.md)
 ]
 if (
     IS_CELERY_PROCESS
@@ -61,7 +70,17 @@ if (
     ]
 
 MIDDLEWARE = [
+    # First: every response, the ops endpoints' included, carries X-Request-ID (an incoming one is kept when it is
+    # sane, ops.request_id), and every log line of the request and of the tasks it causes carries it too.
+    "config.ops.request_id.RequestIdHeaderMiddleware",
+    "django_guid.middleware.guid_middleware",
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    # /healthz, /readyz and /metrics, answered before host checks, the HTTPS redirect, sessions and transactions:
+    # a load balancer or a scraper reaches the process by its address, over plain HTTP (ops.middleware).
+    "config.ops.middleware.OpsEndpointsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files (hashed, compressed, cached for a year) straight from STATIC_ROOT, in every settings module.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     # Before anything reads the body (CSRF reads admin forms): NUL bytes and the size limit, chunked bodies too.
@@ -69,9 +88,14 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(), then the gate that holds a password sign-in until its second factor.
+    "django_otp.middleware.OTPMiddleware",
+    "partnerships.signon.middleware.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Just outside axes, so the status it counts is the one sent (a lockout's 429 included).
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into its lockout response.
     "axes.middleware.AxesMiddleware",
 ]
@@ -96,7 +120,10 @@ TEMPLATES = [
 AUTHENTICATION_BACKENDS = [
     # First: django-axes refuses logins for a username + address after repeated failures (brute force).
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Local passwords, then the bank's directory and identity provider when configured (partnerships.signon).
+    "partnerships.signon.backends.LocalPasswordBackend",
+    "partnerships.signon.backends.DirectoryBackend",
+    "partnerships.signon.backends.IdentityProviderBackend",
     "partnerships.auth.MembershipRoleBackend",
 ]
 
@@ -219,7 +246,14 @@ FIXTURE_DIRS = [BASE_DIR / "fixtures"]
 
 # --- Static and uploaded files ----------------------------------------------------------------------
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# `manage.py collectstatic` (make setup, and every deployment) fills it; WhiteNoise serves it.
+STATIC_ROOT = Path(env("DJANGO_STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Content-hashed names (admin/css/base.<hash>.css) with gzip copies: a browser keeps them for a year and a
+    # deployment never serves a stale one. With DEBUG on, names stay plain and WhiteNoise reads the apps' folders.
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env("DJANGO_MEDIA_ROOT", default=str(VAR_DIR / "media")))
 # Evidence uploads: size and type limits are enforced by partnerships.validators.
@@ -241,15 +275,59 @@ IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "add"
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
 
 # --- Logging ----------------------------------------------------------------------------------------
+# Every line carries the request id (``-`` outside a request or task). LOG_FORMAT=json: one JSON object a line
+# (python-json-logger) with time, level, logger, request_id and message, for a log shipper.
+LOG_FORMAT = env("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be 'plain' or 'json', not {LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     # False, or Celery's own loggers go silent.
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "config.ops.logging.RequestIdFilter"}},
+    "formatters": {
+        "plain": {
+            "()": "config.ops.logging.PlainFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
+        },
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+            "json_ensure_ascii": False,
+        },
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]}
+    },
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # django_guid logs every id it reads or makes at INFO: noise, the id is on every line anyway.
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "django_guid": {"level": "WARNING"}},
 }
+
+# --- Operations: request ids, health, metrics (config/ops/, docs/deploy.md) --------------------------------
+DJANGO_GUID = {
+    "GUID_HEADER_NAME": "X-Request-ID",
+    # ops.request_id.RequestIdHeaderMiddleware has already dropped an incoming id that is not sane (1–64 of
+    # A-Z a-z 0-9 . _ : -); django-guid's own check would accept only UUIDs, refusing e.g. a proxy's ids.
+    "VALIDATE_GUID": False,
+    "RETURN_HEADER": True,
+    "EXPOSE_HEADER": True,
+    # Carries the id into the tasks a request publishes (a task header) and sets it while the task runs.
+    "INTEGRATIONS": [CeleryIntegration()],
+}
+# /metrics answers only `Authorization: Bearer <METRICS_TOKEN>`; unset, it answers nobody.
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+# /readyz: a worker must answer a ping within READYZ_WORKER_TIMEOUT seconds; the answer (or its absence) is kept
+# READYZ_WORKER_CACHE_SECONDS in the cache, so a load balancer may call every few seconds. Beat is late when the
+# most frequent periodic task (the score-job sweeper, every minute) last ran longer ago than its interval plus
+# READYZ_BEAT_GRACE_SECONDS.
+READYZ_WORKER_TIMEOUT = env.float("READYZ_WORKER_TIMEOUT", default=2.0)
+READYZ_WORKER_CACHE_SECONDS = env.float("READYZ_WORKER_CACHE_SECONDS", default=5.0)
+READYZ_BEAT_GRACE_SECONDS = env.int("READYZ_BEAT_GRACE_SECONDS", default=60)
+# Beat writes a periodic task's last run to the database after every task it sends (not every 3 minutes), so
+# /readyz reads how recent beat's last run really is.
+CELERY_BEAT_SYNC_EVERY = 1
 
 # --- Application ------------------------------------------------------------------------------------
 SCORECARD_REPORT_STALE_DAYS = env.int("SCORECARD_REPORT_STALE_DAYS", default=30)
@@ -259,6 +337,10 @@ SCORECARD_REPORT_TIMEZONE = "Asia/Shanghai"
 # Rubric version 2's partner strength marks a partner's figures stale when their period ended more than this many
 # days before the scoring date (548 ≈ 18 months, RUBRIC.md "Version 2"); the value is stored with each score.
 SCORECARD_PARTNER_FIGURES_STALE_DAYS = env.int("SCORECARD_PARTNER_FIGURES_STALE_DAYS", default=548)
+# Joint-lending limits (partnerships.limit_rules): a bank's figures (tier-1 net capital, total loans) serve a month
+# when their period ended at most this many days before the month's end (92: quarterly figures serve their quarter);
+# older or none, and the limits that need them are "unknown".
+LIMIT_FIGURES_MAX_AGE_DAYS = env.int("LIMIT_FIGURES_MAX_AGE_DAYS", default=92)
 SCORECARD_BASE_URL = env("SCORECARD_BASE_URL", default="")  # for links in report e-mails
 DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="scorecard@localhost")
 # Fault-injection only: seconds a score chunk waits before it commits, so a test can kill a worker mid-task.
@@ -338,6 +420,11 @@ SPECTACULAR_SETTINGS = {
         "TransferMechanismEnum": "partnerships.choices.TransferMechanism",
         "MetricUnitEnum": "partnerships.choices.MetricUnit",
         "ScenarioGroupEnum": "partnerships.choices.ScenarioGroup",
+        "BankTypeEnum": "partnerships.choices.BankType",
+        "LendingProductEnum": "partnerships.choices.LendingProduct",
+        "ProvinceEnum": "partnerships.choices.Province",
+        "LimitKindEnum": "partnerships.choices.LimitKind",
+        "LimitStatusEnum": "partnerships.choices.LimitStatus",
         "AssessmentStatusEnum": "scoring.choices.AssessmentStatus",
         "VersionStatusEnum": "scoring.choices.VersionStatus",
         "JobStatusEnum": "scoring.choices.JobStatus",
@@ -348,3 +435,6 @@ SPECTACULAR_SETTINGS = {
         "ReportStatusEnum": "scoring.models.report.ReportStatus",
     },
 }
+
+# --- Sign-on: LDAP / AD, OIDC and the second factor, from the environment (docs/sign-on.md) -------------
+from .signon import *  # noqa: E402, F403

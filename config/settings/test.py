@@ -6,7 +6,10 @@ from .base import env
 SECRET_KEY = "test-only-secret-key-not-used-anywhere-else-0123456789"
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# In memory; a test that runs a real worker subprocess points it at files instead (DJANGO_EMAIL_BACKEND and
+# DJANGO_EMAIL_FILE_PATH in the worker's environment) to read what the worker sent.
+EMAIL_BACKEND = env("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.locmem.EmailBackend")
+EMAIL_FILE_PATH = env("DJANGO_EMAIL_FILE_PATH", default="/tmp/scorecard-test-mail")
 MEDIA_ROOT = env("DJANGO_MEDIA_ROOT", default="/tmp/scorecard-test-media")
 
 # The API's throttles stay on in tests, with rates no test reaches (tests of 429 lower them themselves).
@@ -14,3 +17,15 @@ REST_FRAMEWORK = {
     **REST_FRAMEWORK,  # noqa: F405
     "DEFAULT_THROTTLE_RATES": {scope: "100000/minute" for scope in API_THROTTLE_RATES},  # noqa: F405
 }
+
+# Static files by their plain names: the suite renders admin pages with DEBUG off, and the hashed names of base.py's
+# storage need `collectstatic` (a manifest) first — seconds of work per run, and a folder the parallel runs would
+# share. The hashed, compressed storage is tested where it is served: tests/ops/test_static.py runs collectstatic
+# into a folder of its own and asks gunicorn for the admin's CSS; `make prod-smoke` does the same in production.
+STORAGES = {
+    **STORAGES,  # noqa: F405
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# WhiteNoise finds files in the apps' folders on each request (no STATIC_ROOT needed, no "No directory" warning).
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

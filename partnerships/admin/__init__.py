@@ -4,7 +4,8 @@
 ``localize`` puts what Django's admin leaves in English (yes/no icons, history diffs, permission names) into it.
 """
 
-from . import bank, initiative, kpi, localize, operations, partner, taxonomy, users  # noqa: F401
+from ..signon import admin as signon_admin  # noqa: F401  (sign-on's admins and the login page)
+from . import bank, exposure, initiative, kpi, limits, localize, operations, partner, taxonomy, users  # noqa: F401
 from .site import configure_admin_site
 
 configure_admin_site()

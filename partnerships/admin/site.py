@@ -42,6 +42,9 @@ NAV_GROUPS: tuple[NavGroup, ...] = (
             "partnerships.kpi",
             "partnerships.evidence",
             "partnerships.partnerduediligence",  # a bank's own records, with a next due date
+            "partnerships.partnerexposure",  # joint lending with each partner, month by month
+            "partnerships.bankperiodfigures",  # the bank's capital and loans the limits are measured against
+            "partnerships.limitbreach",  # joint-lending limits the daily check found breached
             "scoring.score",
             "scoring.scorejob",
             "scoring.report",
@@ -55,6 +58,7 @@ NAV_GROUPS: tuple[NavGroup, ...] = (
             "partnerships.membership",  # who belongs to one's bank, and as what: read by every member
             "partnerships.techpartner",
             "partnerships.partnermetric",
+            "partnerships.limitrule",  # exposure limits: the regulator's (as files) and each bank's own
             "partnerships.pillar",
             "partnerships.scenariotype",
             "scoring.rubric",
@@ -78,6 +82,11 @@ NAV_GROUPS: tuple[NavGroup, ...] = (
             "axes.accessattempt",
             "axes.accessfailurelog",
             "axes.accesslog",
+            # sign-on (partnerships.signon): superusers only
+            "partnerships.groupmapping",
+            "partnerships.directoryaccount",
+            "partnerships.secondfactor",
+            "partnerships.signonevent",
         ),
     ),
 )

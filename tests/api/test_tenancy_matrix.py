@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from partnerships.services.exposure import bank_figures_create, exposure_create
 from partnerships.services.partners import due_diligence_create
 from scoring.reports.services import report_generate
 from scoring.services.assessments import assessment_create, assessment_submit
@@ -53,6 +54,45 @@ CASES = [
     Case("banks list", "get", "banks/", LIST),
     Case("bank detail", "get", "banks/{bank_a}/", READ),
     Case("bank delete", "delete", "banks/{bank_a}/", expect(default=405)),
+    Case(
+        "bank profile patch",
+        "patch",
+        "banks/{bank_a}/",
+        expect(viewer=403, analyst=403, manager=200, other=404, superuser=200),
+        {"limit_warning_percent": "85"},
+    ),
+    Case("exposures list", "get", "exposures/", LIST),
+    Case("exposure detail", "get", "exposures/{exposure}/", READ),
+    Case(
+        "exposure create in bank A",
+        "post",
+        "exposures/",
+        expect(viewer=403, analyst=201, manager=201, other=400, superuser=201),
+        {"bank": "{bank_a}", "partner": "tencent", "period_end": "2025-07-31", "balance": "10"},
+    ),
+    Case("exposure patch", "patch", "exposures/{exposure}/", WRITE, {"balance": "12"}),
+    Case(
+        "exposure delete",
+        "delete",
+        "exposures/{exposure}/",
+        expect(viewer=403, analyst=204, manager=204, other=404, superuser=204),
+    ),
+    Case("bank figures list", "get", "bank-figures/", LIST),
+    Case("bank figures detail", "get", "bank-figures/{figures}/", READ),
+    Case(
+        "bank figures create in bank A",
+        "post",
+        "bank-figures/",
+        expect(viewer=403, analyst=201, manager=201, other=400, superuser=201),
+        {"bank": "{bank_a}", "period_end": "2025-09-30", "total_loans": "100"},
+    ),
+    Case("bank figures patch", "patch", "bank-figures/{figures}/", WRITE, {"total_loans": "12"}),
+    Case(
+        "bank figures delete",
+        "delete",
+        "bank-figures/{figures}/",
+        expect(viewer=403, analyst=204, manager=204, other=404, superuser=204),
+    ),
     Case("partners list", "get", "partners/", LIST),
     Case("partner detail", "get", "partners/tencent/", LIST),
     Case("due diligence list", "get", "due-diligence/", LIST),
@@ -195,7 +235,16 @@ def scene(world):
             "next_due": datetime.date(2025, 10, 1),
         },
     )
+    exposure = exposure_create(
+        user=analyst,
+        data={"bank": a1.bank_id, "partner": "tencent", "period_end": "2025-06-30", "balance": "100"},
+    )
+    figures = bank_figures_create(
+        user=analyst, data={"bank": a1.bank_id, "period_end": "2025-06-30", "tier1_net_capital": "2000"}
+    )
     return {
+        "exposure": exposure.pk,
+        "figures": figures.pk,
         "kpi": kpi.pk,
         "dd": dd.pk,
         "bank_a": world.banks["A"].pk,
@@ -244,7 +293,17 @@ def test_endpoint_by_role(case, role, world, scene, client_as):
         assert set(fields) <= {"bank", "initiative", "initiatives"}, fields
 
 
-LISTS = ["initiatives/", "kpis/", "assessments/", "score-jobs/", "reports/", "banks/", "due-diligence/"]
+LISTS = [
+    "initiatives/",
+    "kpis/",
+    "assessments/",
+    "score-jobs/",
+    "reports/",
+    "banks/",
+    "due-diligence/",
+    "exposures/",
+    "bank-figures/",
+]
 
 
 @pytest.mark.parametrize("path", LISTS)
