@@ -12,6 +12,11 @@ PYTEST_ARGS ?=
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@# python-ldap (directory sign-in, docs/sign-on.md) builds from source against Debian's LDAP and SASL headers.
+	@dpkg -s libldap2-dev libsasl2-dev >/dev/null 2>&1 || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] \
+		&& (apt-get install -y -q libldap2-dev libsasl2-dev >/dev/null 2>&1 \
+		    || (apt-get update -q >/dev/null && apt-get install -y -q libldap2-dev libsasl2-dev >/dev/null)); } \
+		|| echo "python-ldap needs Debian's libldap2-dev and libsasl2-dev: sudo apt-get install libldap2-dev libsasl2-dev"
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
 	touch $@
