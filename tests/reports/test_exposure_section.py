@@ -216,3 +216,24 @@ def test_a_report_built_before_the_section_still_renders(lending):
     assert 'id="exposure"' not in html
     with_tables = {t.key for t in report_tables(payload)}
     assert "exposure_limits" not in with_tables
+
+
+def test_the_section_reads_a_fixed_number_of_queries_whatever_the_partners(lending):
+    """Month, 12 months of balances, then the limit check's four queries for each month of the trend."""
+    from django.test.utils import CaptureQueriesContext
+
+    from scoring.reports.exposure import exposure_section
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            exposure_section(bank_id=lending.pk, period_end=WEEK_END, participation_hhi=None, limit=1000)
+        return len(queries.captured_queries)
+
+    before = count()
+    for n in range(15):
+        partner = TechPartnerFactory(key=f"extra-{n}", related_party_group="" if n % 2 else "extra-group")
+        for month in MONTHS:
+            PartnerExposure.objects.create(
+                bank=lending, partner=partner, period_end=month, balance=Decimal(10), out_of_region_balance=0
+            )
+    assert count() == before == 2 + 4 * 12
