@@ -2,6 +2,7 @@
 
     python -m bench.limits                       # make bench-limits: 1,000 partners × 36 months, 7 repetitions
     python -m bench.limits --partners 200 --months 12 --reps 3 --keep-db
+    python -m bench.limits --write-doc docs/limits.md     # also keep the figures (make bench-limits does)
 
 What it measures, in this process on a database of its own (``scorecard_bench_limits``, dropped and created here,
 dropped at the end unless --keep-db): ``partnerships.services.limits.limit_utilisation`` for the bank — the month
@@ -31,6 +32,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PG_HOST, PG_PORT, PG_USER = "127.0.0.1", "5432", "postgres"
 DEFAULT_DB = "scorecard_bench_limits"
 TARGET_S = 1.0
+DOC_BEGIN = "<!-- bench.limits: begin (written by `python -m bench.limits --write-doc`) -->"
+DOC_END = "<!-- bench.limits: end -->"
 
 
 def log(message: str) -> None:
@@ -156,7 +159,9 @@ def main() -> int:
     parser.add_argument("--db-name", default=DEFAULT_DB)
     parser.add_argument("--keep-db", action="store_true")
     parser.add_argument("--fail-on-target", action="store_true")
+    parser.add_argument("--write-doc", type=Path, help="write the figures into this file, between markers")
     args = parser.parse_args()
+    wall = time.perf_counter()
 
     os.environ["DATABASE_URL"] = f"postgres://{PG_USER}@{PG_HOST}:{PG_PORT}/{args.db_name}"
     os.environ.pop("REDIS_URL", None)  # nothing is enqueued here
@@ -256,29 +261,41 @@ def main() -> int:
 
         met = check_s < TARGET_S
         ratio = check_s / sql_s if sql_s else float("inf")
-        print()
-        print(
-            f"limit check for one bank: {args.partners:,} partners × {args.months} months "
-            f"({args.partners * args.months * 2:,} exposure rows), month {last}, median of {args.reps}"
-        )
-        print(
-            f"  rows checked: {len(result.rows):,} ({', '.join(f'{k} {v}' for k, v in sorted(statuses.items()))})"
-        )
         in_db = sum(float(q["time"]) for q in full_queries.captured_queries)
-        print(
-            f"  queries: {len(full_queries)} (small bank: {len(small_queries)}), {in_db * 1000:.1f} ms of one run in the "
-            "database; the rest is Python: reading the rows into objects and the exact check of every row"
-        )
-        header = f"  {'figure':44} {'value':>10} {'minimal SQL':>12} {'ratio':>7} {'target':>8}"
-        print(header)
-        print("  " + "-" * (len(header) - 2))
-        print(
-            f"  {'limit_utilisation (read + check)':44} {check_s * 1000:8.1f} ms {sql_s * 1000:9.1f} ms "
-            f"{ratio:6.1f}× {'< 1 s':>8}  {'met' if met else 'MISSED'}"
-        )
-        print(
-            f"  runs (ms): check {[round(t * 1000, 1) for t in check_times]}, SQL {[round(t * 1000, 1) for t in sql_times]}"
-        )
+        lines = [
+            f"Limit check for one bank: {args.partners:,} partners × {args.months} months "
+            f"({args.partners * args.months * 2:,} exposure rows), month {last}, median of {args.reps}.",
+            "",
+            f"- rows checked: {len(result.rows):,} "
+            f"({', '.join(f'{k} {v}' for k, v in sorted(statuses.items()))})",
+            f"- queries: {len(full_queries)} (a bank with 10 rows: {len(small_queries)}), "
+            f"{in_db * 1000:.1f} ms of one run in the database; the rest is Python: reading the rows into objects "
+            "and the exact check of every row",
+            "",
+            "| figure | value | minimal SQL (same run) | ratio | target | |",
+            "| --- | --- | --- | --- | --- | --- |",
+            f"| `limit_utilisation` (read + check) | {check_s * 1000:.1f} ms | {sql_s * 1000:.1f} ms | "
+            f"{ratio:.1f}× | < 1 s | {'met' if met else 'MISSED'} |",
+            "",
+            f"Runs (ms): check {[round(t * 1000, 1) for t in check_times]}, "
+            f"SQL {[round(t * 1000, 1) for t in sql_times]}.",
+        ]
+        print()
+        print("\n".join(lines))
+        if args.write_doc:
+            import platform
+
+            from bench.report_exposure import write_block
+
+            command = " ".join(["python -m bench.limits", *sys.argv[1:]])
+            head = [
+                f"Run on {datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z} with `{command}`, "
+                f"{(time.perf_counter() - wall) / 60:.1f} minutes in all; {os.cpu_count()} CPUs, load average "
+                f"{os.getloadavg()[0]:.1f} at the end, Python {platform.python_version()}.",
+                "",
+            ]
+            write_block(args.write_doc, DOC_BEGIN, DOC_END, head + lines)
+            log(f"figures written to {args.write_doc}")
         if args.fail_on_target and not met:
             failed = True
     finally:

@@ -111,6 +111,7 @@ MISSING_LOWEST_SHARE = "lowest_partner_share_percent"
 MISSING_OUT_OF_REGION = "out_of_region_balance"
 
 _HUNDRED = Fraction(100)
+_ZERO = Fraction(0)
 _FOUR = Decimal("0.0001")
 _CENT = Decimal("0.01")
 # Sums of money are Decimal (exact: additions of two-decimal amounts, far within 60 digits); ratios are fractions.
@@ -290,8 +291,79 @@ def check_limits(
 
 
 def _check(bank, rules, exposures, figures, month_end, max_age_days) -> list[LimitRow]:
+    return [
+        _finish(rule, warning, draft, exact)
+        for rule, warning, draft, exact in _drafts(bank, rules, exposures, figures, month_end, max_age_days)
+    ]
+
+
+def peak_utilisation(
+    *,
+    bank: BankProfile,
+    rules: Sequence[Rule],
+    exposures: Sequence[Exposure],
+    figures: Iterable[BankFigures],
+    month_end: datetime.date,
+    max_age_days: int = 92,
+) -> dict[str, Decimal | None]:
+    """{kind: the highest utilisation in percent among the rows ``check_limits`` returns for the month}, for each
+    kind with a row (in the check's order); None where every row of the kind is unknown.
+
+    The same subjects, values and statuses as ``check_limits`` (both run ``_drafts`` and ``_judge``), without
+    building the rows: the report's 12-month trend needs only the peak per kind. Rounded as ``LimitRow`` shows it
+    (four decimals, half up), which keeps the order, so the peak equals the largest ``utilisation_percent``."""
+    with localcontext(_EXACT):
+        best: dict[
+            int, tuple[Rule, list]
+        ] = {}  # id(rule) → (rule, the values of its known rows), in check order
+        for rule, _warning, draft, exact in _drafts(
+            bank, rules, exposures, list(figures), month_end, max_age_days
+        ):
+            known = best.setdefault(id(rule), (rule, []))[1]
+            if _known(rule, draft, exact):
+                known.append(draft.value)
+        peaks: dict[str, Fraction | None] = {}
+        for rule, values in best.values():
+            peak = _peak(rule, values)
+            current = peaks.setdefault(rule.kind, None)
+            if peak is not None and (current is None or peak > current):
+                peaks[rule.kind] = peak
+        return {kind: None if peak is None else _decimal(peak * _HUNDRED) for kind, peak in peaks.items()}
+
+
+def _known(rule: Rule, draft: _Draft, exact: tuple[Fraction, Fraction]) -> bool:
+    """Whether ``_judge`` gives the draft a status other than unknown — the same three cases, without the
+    utilisation and the warning comparison, which only the rows need."""
+    if draft.known_breach:
+        return True
+    if draft.missing:
+        return False
+    if draft.upper_bound:  # a bound over the threshold proves nothing
+        threshold = exact[0]
+        return not (draft.value < threshold if rule.kind in MINIMUM_KINDS else draft.value > threshold)
+    return True
+
+
+def _peak(rule: Rule, values: list[Fraction]) -> Fraction | None:
+    """The highest ``_utilisation`` of these values under the rule, found from the extreme value: utilisation
+    rises with the value for a maximum and falls with it for a minimum. Undefined utilisations (None) are left out,
+    as the rows show them: a value over a threshold of 0, a share of 0 against a positive minimum."""
+    if not values:
+        return None
+    threshold = Fraction(rule.threshold_percent)
+    if rule.kind in MINIMUM_KINDS:
+        if threshold == 0:
+            return _ZERO
+        positive = [v for v in values if v > 0]
+        return _utilisation(min(positive), threshold, minimum=True) if positive else None
+    if threshold == 0:
+        return _ZERO if any(v == 0 for v in values) else None
+    return _utilisation(max(values), threshold, minimum=False)
+
+
+def _drafts(bank, rules, exposures, figures, month_end, max_age_days):
+    """(rule, warning level, draft, exact thresholds) for each rule in force that applies and each subject of it."""
     found = figures_for(figures, month_end, max_age_days)
-    rows: list[LimitRow] = []
     for rule in rules_in_force(rules, month_end):
         if rule.kind not in KINDS:
             continue
@@ -305,12 +377,12 @@ def _check(bank, rules, exposures, figures, month_end, max_age_days) -> list[Lim
         if rule.bank_types and bank.bank_type and bank.bank_type not in rule.bank_types:
             continue
         builder = _BUILDERS[rule.kind]
-        exact = (Fraction(rule.threshold_percent), Fraction(warning))  # once a rule, not once a row
-        for row in builder(rule, counted, bank, found, month_end):
+        # Once a rule, not once a row: the threshold in percent, the warning level as a share of the limit.
+        exact = (Fraction(rule.threshold_percent), Fraction(warning) / _HUNDRED)
+        for draft in builder(rule, counted, bank, found, month_end):
             if type_unknown:
-                row = _unknown(row, (MISSING_BANK_TYPE,), bank_type=None)
-            rows.append(_finish(rule, warning, row, exact))
-    return rows
+                draft = _unknown(draft, (MISSING_BANK_TYPE,), bank_type=None)
+            yield rule, warning, draft, exact
 
 
 @dataclass
@@ -338,7 +410,8 @@ def _unknown(draft: _Draft, missing: tuple[str, ...], **figures) -> _Draft:
     return draft
 
 
-def _finish(rule: Rule, warning: Decimal, draft: _Draft, exact: tuple[Fraction, Fraction]) -> LimitRow:
+def _judge(rule: Rule, draft: _Draft, exact: tuple[Fraction, Fraction]) -> tuple[str, Fraction | None]:
+    """A draft's status and utilisation (None when unknown: an unknown limit shows no value of its own)."""
     threshold, warning_level = exact
     minimum = rule.kind in MINIMUM_KINDS
     value = draft.value
@@ -350,20 +423,26 @@ def _finish(rule: Rule, warning: Decimal, draft: _Draft, exact: tuple[Fraction, 
     else:
         over = value < threshold if minimum else value > threshold
         if over:
-            status = UNKNOWN if draft.upper_bound else BREACH
-            if draft.upper_bound:
-                draft.missing = (MISSING_PARTNER_FUNDED,)
-        elif utilisation is None or utilisation * _HUNDRED >= warning_level:
+            status = UNKNOWN if draft.upper_bound else BREACH  # a bound over the threshold proves nothing
+        elif utilisation is None or utilisation >= warning_level:
             status = WARNING
         else:
             status = WITHIN
-    figures = dict(draft.figures)
+    return status, None if status == UNKNOWN else utilisation
+
+
+def _finish(rule: Rule, warning: Decimal, draft: _Draft, exact: tuple[Fraction, Fraction]) -> LimitRow:
+    status, utilisation = _judge(rule, draft, exact)
+    value = draft.value
+    if status == UNKNOWN and not draft.missing:  # an upper bound over the threshold: what would settle it
+        draft.missing = (MISSING_PARTNER_FUNDED,)
+    figures = {name: _shown(name, value) for name, value in draft.figures.items()}
     if draft.upper_bound:
         figures["upper_bound"] = True
         if status == UNKNOWN:
             figures["upper_bound_percent"] = _pct(_decimal(value))
     if status == UNKNOWN:  # an unknown limit shows no value of its own: only the figures it has
-        value = utilisation = None
+        value = None
     return LimitRow(
         rule=rule,
         subject=draft.subject,
@@ -414,9 +493,9 @@ def _own_part(rows: Sequence[Exposure]) -> tuple[Decimal, list[str], dict]:
     unfunded = list(dict.fromkeys(e.partner_key for e in rows if e.partner_funded_balance is None))
     own = balance - funded
     shown = {
-        "balance": _money(balance),
-        "partner_funded_balance": _money(funded),
-        "own_balance": _money(own),
+        "balance": balance,
+        "partner_funded_balance": funded,
+        "own_balance": own,
     }
     if unfunded:
         shown["partner_funded_balance_missing"] = unfunded
@@ -425,7 +504,11 @@ def _own_part(rows: Sequence[Exposure]) -> tuple[Decimal, list[str], dict]:
 
 def _share(part: Decimal, whole: Decimal) -> Fraction:
     """part / whole in percent, exactly."""
-    return Fraction(part) * _HUNDRED / Fraction(whole)
+    # One Fraction built from the integer ratios (normalised once) rather than three (each normalised): the check
+    # makes one of these per subject and month, and Fraction's arithmetic is most of its time.
+    pn, pd = part.as_integer_ratio()
+    wn, wd = whole.as_integer_ratio()
+    return Fraction(pn * 100 * wd, pd * wn)
 
 
 def _partner_funded_share(rule, exposures, bank, found, month_end) -> list[_Draft]:
@@ -438,7 +521,7 @@ def _partner_funded_share(rule, exposures, bank, found, month_end) -> list[_Draf
         figures: dict = {}
         draft = _Draft(key, PARTNER, (key,), (partner_id,), None, figures, names=_partner_names(rows[0]))
         if lows:
-            figures["lowest_partner_share_percent"] = _pct(min(lows))
+            figures["lowest_partner_share_percent"] = min(lows)
         if all_lows:
             draft.value = Fraction(min(lows))
             figures["basis"] = "lowest_single_loan"
@@ -451,7 +534,7 @@ def _partner_funded_share(rule, exposures, bank, found, month_end) -> list[_Draf
             drafts.append(draft)
             continue
         balance = sum((e.balance for e in rows), Decimal(0))
-        figures["balance"] = _money(balance)
+        figures["balance"] = balance
         if any(e.partner_funded_balance is None for e in rows):
             drafts.append(_unknown(draft, (MISSING_LOWEST_SHARE, MISSING_PARTNER_FUNDED)))
             continue
@@ -459,8 +542,8 @@ def _partner_funded_share(rule, exposures, bank, found, month_end) -> list[_Draf
         aggregate = _share(funded, balance)
         figures.update(
             basis="aggregate",
-            partner_funded_balance=_money(funded),
-            aggregate_share_percent=_pct(_decimal(aggregate)),
+            partner_funded_balance=funded,
+            aggregate_share_percent=aggregate,
         )
         draft.value = aggregate
         if aggregate < Fraction(threshold):
@@ -526,8 +609,8 @@ def _out_of_region(rule, exposures, bank, found, month_end) -> list[_Draft]:
         )
         blank = any(e.out_of_region_balance is None for e in rows)
         figures = {
-            "balance": _money(balance),
-            "out_of_region_balance": None if blank and not outside else _money(outside),
+            "balance": balance,
+            "out_of_region_balance": None if blank and not outside else outside,
             "home_region": bank.home_region or None,
         }
         draft = _Draft(
@@ -535,7 +618,7 @@ def _out_of_region(rule, exposures, bank, found, month_end) -> list[_Draft]:
             PARTNER,
             (key,),
             (partner_id,),
-            _share(outside, balance),
+            _share(outside, balance) if outside else _ZERO,  # most partners lend in region only
             figures,
             names=_partner_names(rows[0]),
         )
@@ -572,6 +655,17 @@ def _decimal(x: Fraction) -> Decimal:
     with localcontext(_EXACT):
         quotient = Decimal(x.numerator) / Decimal(x.denominator)
         return quotient.quantize(_FOUR, rounding=ROUND_HALF_UP)
+
+
+def _shown(name: str, value):
+    """A figure as a row shows it: percentages (names ending in ``_percent``) as ``_pct``, sums of money as
+    ``_money``, anything else as it is. Builders keep figures as numbers and rows format them here, once — so the
+    trend's peaks (which build no rows) format nothing."""
+    if isinstance(value, Fraction):
+        value = _decimal(value)
+    if isinstance(value, Decimal):
+        return _pct(value) if name.endswith("_percent") else _money(value)
+    return value
 
 
 def _pct(value: Decimal | None) -> str | None:

@@ -130,7 +130,7 @@ def limit_utilisation(
         .order_by("-period_end")
         .values("period_end")[:1]
     )
-    banks = Bank.objects.filter(pk__in=ids).order_by("pk")
+    banks = _profiles(ids)
     if wanted is None:
         banks = banks.annotate(month=Subquery(latest))
     profiles: dict[int, BankProfile] = {}
@@ -138,20 +138,47 @@ def limit_utilisation(
     for row in banks.values(
         *("pk", "bank_type", "home_region", "limit_warning_percent"), *(("month",) if wanted is None else ())
     ):
-        profiles[row["pk"]] = BankProfile(
-            bank_type=row["bank_type"] or "",
-            home_region=row["home_region"] or "",
-            warning_percent=Decimal(row["limit_warning_percent"]),
-        )
+        profiles[row["pk"]] = _profile(row)
         months[row["pk"]] = wanted if wanted is not None else row["month"]
     out = {pk: BankLimits(bank_id=pk, month_end=months[pk]) for pk in profiles}
     with_month = {pk: m for pk, m in months.items() if m is not None}
     if not with_month:
         return out
 
-    exposures: dict[int, list[Exposure]] = defaultdict(list)
+    read = _exposures({pk: {m} for pk, m in with_month.items()})
+    exposures = {pk: read.get((pk, m), []) for pk, m in with_month.items()}
+    figures = _figures(list(with_month), up_to=max(with_month.values()))
+    rules = _rules(list(with_month))
+
+    age = max_age_days()
+    for bank_id, month in with_month.items():
+        bank_rules = [r for r in rules if r.bank_id is None or r.bank_id == bank_id]
+        checked = limit_rules.check_limits(
+            bank=profiles[bank_id],
+            rules=bank_rules,
+            exposures=exposures[bank_id],
+            figures=figures[bank_id],
+            month_end=month,
+            max_age_days=age,
+        )
+        found = limit_rules.figures_for(figures[bank_id], month, age)
+        result = out[bank_id]
+        result.figures = {name: f.as_dict() for name, f in found.items()}
+        result.joint_partner_ids = frozenset(
+            e.partner_id
+            for e in exposures[bank_id]
+            if e.product == LendingProduct.JOINT_LENDING and e.balance > 0
+        )
+        result.rows = _filtered(checked, exposures[bank_id], partner=partner, group=group)
+    return out
+
+
+def _exposures(bank_months: dict[int, set[datetime.date]]) -> dict[tuple[int, datetime.date], list[Exposure]]:
+    """{(bank id, month end): the month's exposures} for the months asked of each bank, in one query."""
+    out: dict[tuple[int, datetime.date], list[Exposure]] = defaultdict(list)
+    every_month = set().union(*bank_months.values()) if bank_months else set()
     rows = PartnerExposure.objects.filter(
-        bank_id__in=list(with_month), period_end__in=set(with_month.values())
+        bank_id__in=list(bank_months), period_end__in=every_month
     ).values_list(
         "bank_id",
         "period_end",
@@ -180,9 +207,9 @@ def limit_utilisation(
         low,
         outside,
     ) in rows:
-        if with_month[bank_id] != period_end:
+        if period_end not in bank_months[bank_id]:
             continue
-        exposures[bank_id].append(
+        out[(bank_id, period_end)].append(
             Exposure(
                 partner_id=partner_id,
                 partner_key=key,
@@ -196,33 +223,78 @@ def limit_utilisation(
                 partner_name_en=en,
             )
         )
+    return out
+
+
+def _figures(bank_ids: list[int], *, up_to: datetime.date) -> dict[int, list[BankFigures]]:
+    """Each bank's recorded figures for periods ending on or before ``up_to``, in one query."""
     figures: dict[int, list[BankFigures]] = defaultdict(list)
     for bank_id, period_end, capital, loans in BankPeriodFigures.objects.filter(
-        bank_id__in=list(with_month), period_end__lte=max(with_month.values())
+        bank_id__in=bank_ids, period_end__lte=up_to
     ).values_list("bank_id", "period_end", "tier1_net_capital", "total_loans"):
         figures[bank_id].append(BankFigures(period_end, capital, loans))
-    rules = _rules(list(with_month))
+    return figures
 
+
+def _profiles(bank_ids: list[int]):
+    return Bank.objects.filter(pk__in=bank_ids).order_by("pk")
+
+
+def _profile(row: dict) -> BankProfile:
+    return BankProfile(
+        bank_type=row["bank_type"] or "",
+        home_region=row["home_region"] or "",
+        warning_percent=Decimal(row["limit_warning_percent"]),
+    )
+
+
+def limit_trend(
+    bank_ids: Iterable[int], *, months: list[datetime.date]
+) -> dict[datetime.date, dict[str, Decimal | None]]:
+    """{month end: {kind: the highest utilisation in percent over the banks' rows of that kind}} for each of
+    ``months`` (month ends) in which some bank has a row of the kind; None where every such row is unknown.
+
+    The peaks of the rows ``limit_utilisation(bank_ids, as_of=month, period=month)`` would return, month by month
+    (the same pure check: ``limit_rules.peak_utilisation``), read in four queries for all the months instead of four
+    a month, and without building the rows — what the report's trend charts need."""
+    ids = sorted({int(i) for i in bank_ids})
+    wanted = sorted({month_end(m) for m in months})
+    out: dict[datetime.date, dict[str, Decimal | None]] = {}
+    if not ids or not wanted:
+        return out
+    profiles = {
+        row["pk"]: _profile(row)
+        for row in _profiles(ids).values("pk", "bank_type", "home_region", "limit_warning_percent")
+    }
+    if not profiles:
+        return out
+    read = _exposures({pk: set(wanted) for pk in profiles})
+    banks_with = sorted({pk for pk, _m in read})
+    if not banks_with:
+        return out
+    figures = _figures(banks_with, up_to=wanted[-1])
+    rules = _rules(banks_with)
     age = max_age_days()
-    for bank_id, month in with_month.items():
-        bank_rules = [r for r in rules if r.bank_id is None or r.bank_id == bank_id]
-        checked = limit_rules.check_limits(
-            bank=profiles[bank_id],
-            rules=bank_rules,
-            exposures=exposures[bank_id],
-            figures=figures[bank_id],
-            month_end=month,
-            max_age_days=age,
-        )
-        found = limit_rules.figures_for(figures[bank_id], month, age)
-        result = out[bank_id]
-        result.figures = {name: f.as_dict() for name, f in found.items()}
-        result.joint_partner_ids = frozenset(
-            e.partner_id
-            for e in exposures[bank_id]
-            if e.product == LendingProduct.JOINT_LENDING and e.balance > 0
-        )
-        result.rows = _filtered(checked, exposures[bank_id], partner=partner, group=group)
+    for month in wanted:
+        peaks: dict[str, Decimal | None] = {}
+        for bank_id in banks_with:
+            exposures = read.get((bank_id, month))
+            if not exposures:
+                continue
+            bank_peaks = limit_rules.peak_utilisation(
+                bank=profiles[bank_id],
+                rules=[r for r in rules if r.bank_id is None or r.bank_id == bank_id],
+                exposures=exposures,
+                figures=figures[bank_id],
+                month_end=month,
+                max_age_days=age,
+            )
+            for kind, peak in bank_peaks.items():
+                current = peaks.setdefault(kind, None)
+                if peak is not None and (current is None or peak > current):
+                    peaks[kind] = peak
+        if peaks:
+            out[month] = peaks
     return out
 
 

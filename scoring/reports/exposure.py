@@ -1,8 +1,9 @@
 """The report's exposure section: money lent with partners, its concentration, and the joint-lending limits.
 
 Built from ``PartnerExposure`` and the limit check (``partnerships.services.limits.limit_utilisation``) in a fixed
-number of queries whatever the number of partners: one for the latest month, one grouped query for twelve months
-of balances per partner, and the limit check's own queries once per month of the trend.
+number of queries whatever the number of partners and months: one for the latest month, one grouped query for
+twelve months of balances per partner, the limit check's four for the month and four more for the peaks of the
+eleven earlier months (``limit_trend``) — ten in all for one bank.
 
 Payload key ``exposure`` (absent from reports built before it existed; the page and exports then leave the
 section out):
@@ -205,11 +206,11 @@ def exposure_section(
 def _limits(*, bank_id: int | None, months: list[datetime.date], limit: int) -> dict:
     """The limit check's rows for the latest month (worst first) and the highest utilisation per kind per month.
 
-    The check itself is ``partnerships.services.limits.limit_utilisation`` (four queries a call): once for the
-    report's month and once for each earlier month of the trend. For a report on every bank the rows of every bank
-    are listed, each with its bank's code."""
+    The rows are ``partnerships.services.limits.limit_utilisation`` for the report's month (four queries); the
+    earlier months of the trend are ``limit_trend`` (the same check's peak per kind, four queries for all eleven
+    months). For a report on every bank the rows of every bank are listed, each with its bank's code."""
     from partnerships.models import Bank
-    from partnerships.services.limits import limit_utilisation
+    from partnerships.services.limits import limit_trend, limit_utilisation
 
     if bank_id is None:
         bank_ids = list(
@@ -224,21 +225,27 @@ def _limits(*, bank_id: int | None, months: list[datetime.date], limit: int) -> 
     kinds: list[str] = []
     trend: dict[str, list[float | None]] = {}
     items: list[dict] = []
-    for i, month in enumerate(months):
-        # as_of only bounds the search for a month; period fixes it (a month without exposure has no rows).
-        checked = limit_utilisation(bank_ids, as_of=month, period=month)
-        for bank, result in sorted(checked.items()):
-            if result.month_end != month:
-                continue
-            for row in result.rows:
-                if row.rule.kind not in trend:
-                    kinds.append(row.rule.kind)
-                    trend[row.rule.kind] = [None] * len(months)
-                if row.utilisation_percent is not None:
-                    value = float(row.utilisation_percent)
-                    trend[row.rule.kind][i] = max(trend[row.rule.kind][i] or 0.0, value)
-                if month == months[-1]:
-                    items.append({**row.as_dict(), "bank": codes.get(bank, "")})
+
+    def peak(kind: str, i: int, value) -> None:
+        if kind not in trend:
+            kinds.append(kind)
+            trend[kind] = [None] * len(months)
+        if value is not None:
+            trend[kind][i] = max(trend[kind][i] or 0.0, float(value))
+
+    earlier = limit_trend(bank_ids, months=months[:-1]) if len(months) > 1 else {}
+    for i, month in enumerate(months[:-1]):
+        for kind, value in earlier.get(month, {}).items():
+            peak(kind, i, value)
+    last = months[-1]
+    # as_of only bounds the search for a month; period fixes it (a month without exposure has no rows).
+    checked = limit_utilisation(bank_ids, as_of=last, period=last)
+    for bank, result in sorted(checked.items()):
+        if result.month_end != last:
+            continue
+        for row in result.rows:
+            peak(row.rule.kind, len(months) - 1, row.utilisation_percent)
+            items.append({**row.as_dict(), "bank": codes.get(bank, "")})
     counts = {status: 0 for status in STATUS_ORDER}
     for item in items:
         counts[item["status"]] = counts.get(item["status"], 0) + 1

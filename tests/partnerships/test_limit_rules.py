@@ -20,6 +20,7 @@ from partnerships.limit_rules import (
     Rule,
     check_limits,
     figures_for,
+    peak_utilisation,
     rules_in_force,
 )
 
@@ -406,3 +407,39 @@ def test_blanking_any_figure_never_turns_a_breach_or_warning_into_within(month, 
     for key, row in before.items():
         if row.status in ("breach", "warning", "unknown"):
             assert after[key].status != "within", (what, row, after[key])
+
+
+OWN_CAPITAL = Rule(
+    "own-capital", 1, "partner_capital_share", D(5), SINCE, products=("joint_lending",), id=5, bank_id=9
+)
+FUNDED_ZERO = Rule(
+    "funded-zero", 1, "partner_funded_share", D(0), SINCE, products=("joint_lending",), id=6, bank_id=9
+)
+TOTAL_ZERO = Rule("total-zero", 1, "total_loans_share", D(0), SINCE, id=7, bank_id=9)
+RULE_SETS = (RULES, (*RULES, OWN_CAPITAL, FUNDED_ZERO, TOTAL_ZERO), (FUNDED_ZERO, REGION, TOTAL_ZERO))
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    months(),
+    st.sampled_from([BANK, BankProfile(bank_type="", home_region="", warning_percent=D(80))]),
+    st.sampled_from(RULE_SETS),
+)
+def test_the_peak_per_kind_is_the_highest_utilisation_the_rows_show(month, bank, rules):
+    """The report's trend uses ``peak_utilisation`` (peaks found from each rule's extreme value, without rows); it
+    must agree with the rows ``check_limits`` returns — thresholds of 0 and minimums included."""
+    exposures, figures = month
+    rows = check(exposures, figures=figures, bank=bank, rules=rules)
+    expected: dict = {}
+    for row in rows:
+        expected.setdefault(row.rule.kind, None)
+        if row.utilisation_percent is not None:
+            current = expected[row.rule.kind]
+            expected[row.rule.kind] = (
+                max(current, row.utilisation_percent) if current is not None else row.utilisation_percent
+            )
+    peaks = peak_utilisation(
+        bank=bank, rules=rules, exposures=exposures, figures=figures, month_end=MONTH, max_age_days=92
+    )
+    assert peaks == expected
+    assert list(peaks) == list(expected)  # kinds in the check's order

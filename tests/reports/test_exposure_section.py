@@ -219,7 +219,7 @@ def test_a_report_built_before_the_section_still_renders(lending):
 
 
 def test_the_section_reads_a_fixed_number_of_queries_whatever_the_partners(lending):
-    """Month, 12 months of balances, then the limit check's four queries for each month of the trend."""
+    """Month, 12 months of balances, the limit check's four queries for the month and four for the trend."""
     from django.test.utils import CaptureQueriesContext
 
     from scoring.reports.exposure import exposure_section
@@ -236,4 +236,32 @@ def test_the_section_reads_a_fixed_number_of_queries_whatever_the_partners(lendi
             PartnerExposure.objects.create(
                 bank=lending, partner=partner, period_end=month, balance=Decimal(10), out_of_region_balance=0
             )
-    assert count() == before == 2 + 4 * 12
+    assert count() == before == 2 + 4 + 4
+
+
+@pytest.mark.parametrize("scope", ["bank", "all banks"])
+def test_the_trend_is_the_peak_of_each_months_full_check(lending, scope):
+    """The trend's earlier months come from ``limit_trend`` (peaks only, read once); they must equal the highest
+    ``utilisation_percent`` of the rows ``limit_utilisation`` returns month by month — for a bank and for all."""
+    from partnerships.models import Bank
+    from partnerships.services.limits import limit_utilisation
+    from scoring.reports.exposure import exposure_section
+
+    BankPeriodFigures.objects.create(  # bank F: a figure for one quarter only, so some months are unknown
+        bank=Bank.objects.get(code="bank-f"), period_end=MONTHS[6], tier1_net_capital=Decimal(90000)
+    )
+    bank_id = lending.pk if scope == "bank" else None
+    section = exposure_section(bank_id=bank_id, period_end=WEEK_END, participation_hhi=None, limit=1000)
+    months = [datetime.date.fromisoformat(m) for m in section["limit_trend"]["months"]]
+    bank_ids = [lending.pk] if bank_id else list(Bank.objects.values_list("pk", flat=True))
+    expected: dict[str, list] = {}
+    for i, month in enumerate(months):
+        for result in limit_utilisation(bank_ids, as_of=month, period=month).values():
+            for row in result.rows:
+                values = expected.setdefault(row.rule.kind, [None] * len(months))
+                if row.utilisation_percent is not None:
+                    values[i] = max(values[i] or 0.0, float(row.utilisation_percent))
+    got = {s["kind"]: s["values"] for s in section["limit_trend"]["series"]}
+    assert got == expected
+    assert any(v is None for values in got.values() for v in values) or scope == "bank"
+    assert len({tuple(v) for v in got.values()}) > 1  # the series differ: the test can tell kinds apart
