@@ -1,20 +1,17 @@
 """Banks and memberships: readable by members, edited by superusers; a bank's managers change its lending profile
-(bank type, home region, early-warning level) through ``bank_profile_update``."""
-
-import copy
+(bank type, home region, early-warning level). Every write goes through ``partnerships.services.banks``."""
 
 from django.contrib import admin
 from django.contrib.admin.utils import NestedObjects, quote
-from django.core.exceptions import ValidationError
 from django.db import router
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
-from ..errors import Invalid
 from ..models import Bank, LimitBreach, Membership, PartnerExposure
-from ..services.exposure import PROFILE_FIELDS, bank_profile_update, bank_profile_validate
+from ..services.banks import BANK_FIELDS, bank_create, bank_delete, bank_update, bank_validate
+from ..services.exposure import PROFILE_FIELDS
 from .base import ServiceAdminMixin, TenantScopedAdmin, adopt
 from .filters import TenantBankFilter
 
@@ -52,46 +49,27 @@ class BankAdmin(ServiceAdminMixin, TenantScopedAdmin):
     def has_delete_permission(self, request, obj=None):
         return request.user.is_active and request.user.is_superuser
 
-    # --- the door: the profile through the bank profile service ------------------------------------------
+    # --- the door: partnerships.services.banks ---------------------------------------------------------------
     @staticmethod
-    def _profile(form, cleaned) -> dict:
-        names = [n for n in PROFILE_FIELDS if n in cleaned]
+    def _data(form, cleaned) -> dict:
+        names = [n for n in BANK_FIELDS if n in cleaned]
         if form.instance.pk:
             names = [n for n in names if n in form.changed_data]
         return {n: cleaned[n] for n in names}
 
     def service_validate(self, request, form, cleaned) -> None:
         bank = form.instance if form.instance.pk else None
-        bank_profile_validate(user=request.user, data=self._profile(form, cleaned), bank=bank)
-        # The superusers' own fields (code, names) keep the model's checks, a unique code among them.
-        candidate = copy.copy(form.instance)
-        for name, value in cleaned.items():
-            if name not in PROFILE_FIELDS:
-                setattr(candidate, name, value)
-        try:
-            candidate.full_clean(exclude=[*PROFILE_FIELDS, "created_at"], validate_constraints=False)
-        except ValidationError as exc:
-            raise Invalid.from_validation_error(exc) from exc
+        bank_validate(user=request.user, data=self._data(form, cleaned), bank=bank)
 
     def save_model(self, request, obj, form, change):
-        profile = self._profile(form, form.cleaned_data)
-        if not change:
-            # A new bank (superusers only): its own fields as entered, then its profile through the service.
-            for name in PROFILE_FIELDS:
-                setattr(obj, name, Bank._meta.get_field(name).get_default())
-            super().save_model(request, obj, form, change)
+        data = self._data(form, form.cleaned_data)
+        if change:
+            adopt(obj, bank_update(user=request.user, bank=obj.pk, data=data))
         else:
-            others = [n for n in form.changed_data if n not in PROFILE_FIELDS]
-            if others:  # code, names, illustrative: superusers only (read-only for managers)
-                current = Bank.objects.get(pk=obj.pk)
-                for name in others:
-                    setattr(current, name, getattr(obj, name))
-                current.save(update_fields=others)
-        if profile:
-            adopt(obj, bank_profile_update(user=request.user, bank=obj.pk, data=profile))
+            adopt(obj, bank_create(user=request.user, data=data))
 
     def service_delete(self, request, obj) -> None:
-        obj.delete()  # superusers only (has_delete_permission); a bank goes with everything recorded in it
+        bank_delete(user=request.user, bank=obj.pk)
 
     def get_deleted_objects(self, objs, request):
         """Django's list of what a bank's deletion takes with it, reading the rows it names with what their names
