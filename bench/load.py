@@ -24,6 +24,12 @@ requests build URL resolvers, serializers and translation catalogues. Passes whe
 score job the API accepted finishes ``succeeded`` within --drain seconds, with exactly one Score for each
 initiative asked for (none twice, however many times it was asked). p50 / p90 / p99 / max for each group and the
 rates are printed; --write-doc keeps them in Markdown. Exit status 1 on any failure.
+
+The ceiling (issue 17): before the clients start, the plain Django JSON view ``/bench/ping/`` (bench/urls.py: no
+DRF, no authentication, no database) is measured under the same gunicorn with as many connections as there are
+clients (``wrk -t2``, --ping-duration seconds after one of warm-up); the load's request rate (readers and
+scorers together) is reported as a share of it, target ≥ 20 % (a verdict; exit status 1 only with
+--fail-on-target).
 """
 
 from __future__ import annotations
@@ -40,24 +46,19 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.run import (
-    ROOT,
-    WRK_DIR,
-    BenchFailure,
-    Proc,
-    clean_env,
-    free_port,
-    log,
-    run_pg_tool,
-    start_gunicorn,
-    start_worker,
-)
-from bench.run import preflight as bench_preflight
+from bench.common import ROOT, WRK_DIR, BenchFailure, clean_env, log, run_pg_tool
+from bench.common import preflight as bench_preflight
+from bench.doc import write_block
+from bench.procs import Proc, free_port, start_gunicorn, start_worker
+from bench.web import ping_rate
 
 PG_URL = "postgres://postgres@127.0.0.1:5432/{db}"
 DEFAULT_DB = "scorecard_load"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/10"
 USER_PREFIX = "load_client_"
+T_LOAD_SHARE = 0.20  # the load's request rate / the plain view's under the same gunicorn (issue 17)
+DOC_BEGIN = "<!-- load:begin (written by python -m bench.load --write-doc; edit outside these markers) -->"
+DOC_END = "<!-- load:end -->"
 
 
 def parse_args(argv=None):
@@ -75,6 +76,14 @@ def parse_args(argv=None):
     p.add_argument("--gunicorn-workers", type=int, default=2)
     p.add_argument("--drain", type=float, default=180.0, help="seconds for the accepted jobs to finish")
     p.add_argument("--timeout", type=int, default=10, help="wrk's per-request timeout, seconds")
+    p.add_argument(
+        "--ping-duration",
+        type=int,
+        help="seconds measuring the plain view, the ceiling (default 10; smoke 3)",
+    )
+    p.add_argument(
+        "--fail-on-target", action="store_true", help="exit 1 when the rate is below its share of the ceiling"
+    )
     p.add_argument("--db-name", default=DEFAULT_DB)
     p.add_argument("--redis-url", default=DEFAULT_REDIS)
     p.add_argument("--keep-db", action="store_true")
@@ -83,6 +92,7 @@ def parse_args(argv=None):
     args.duration = args.duration or (10 if args.smoke else 60)
     args.warmup = (2 if args.smoke else 5) if args.warmup is None else args.warmup
     args.initiatives = args.initiatives or (1_000 if args.smoke else 10_000)
+    args.ping_duration = args.ping_duration or (3 if args.smoke else 10)
     if args.readers < 0 or args.scorers < 0 or args.readers + args.scorers < 1:
         p.error("--readers and --scorers: at least one client in all")
     return args
@@ -219,7 +229,15 @@ def ms(us: float) -> str:
     return f"{us / 1000:.1f} ms"
 
 
-def write_doc(path: Path, args, results: dict, jobs: dict, machine: str) -> None:
+def share_row(results: dict, ping: dict) -> dict:
+    """The load's request rate (every group together) as a share of the plain view's, with its verdict."""
+    rate = sum(r["rps"] for r in results.values())
+    share = rate / ping["rps"] if ping["rps"] else 0.0
+    return {"rate": rate, "share": share, "met": share >= T_LOAD_SHARE}
+
+
+def write_doc(path: Path, args, results: dict, ping: dict, jobs: dict, machine: str) -> None:
+    """The figures, between the markers (the file's prose outside them carries no figures)."""
     rows = [
         "| clients | requests | rate | p50 | p90 | p99 | max | errors |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
@@ -229,24 +247,33 @@ def write_doc(path: Path, args, results: dict, jobs: dict, machine: str) -> None
             f"| {label} | {r['requests']:,} | {r['rps']:,.0f} req/s | {ms(r['p50_us'])} | {ms(r['p90_us'])} | "
             f"{ms(r['p99_us'])} | {ms(r['max_us'])} | {r['errors']} |"
         )
+    rows.append(
+        f"| plain view /bench/ping/ (the ceiling, {args.readers + args.scorers} connections) | "
+        f"{ping['requests']:,} | {ping['rps']:,.0f} req/s | {ms(ping['p50_us'])} | {ms(ping['p90_us'])} | "
+        f"{ms(ping['p99_us'])} | {ms(ping['max_us'])} | {ping['errors']} |"
+    )
+    share = share_row(results, ping)
+    errors = sum(r["errors"] for r in results.values())
     statuses = ", ".join(f"{n:,} {status}" for status, n in sorted(jobs["by_status"].items())) or "none"
-    text = f"""# Load test figures
-
-One run of `{" ".join(["python -m bench.load", *sys.argv[1:]])}` (`make load`) on {machine},
+    lines = f"""One run of `{" ".join(["python -m bench.load", *sys.argv[1:]])}` (`make load`) on {machine},
 {datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}: {args.readers + args.scorers} clients for
 {args.duration} s against gunicorn ({args.gunicorn_workers} workers), PostgreSQL, Redis and one Celery worker
-(`-c 2`), all on the same 2 cores, over a portfolio of {args.initiatives:,} initiatives. Each client is a wrk
-thread with one connection, signed in as a user of its own; what each does is in `bench/load.py`. The figures
-are from the measured {args.duration} s, after {args.warmup} s of the same load as a warm-up.
+(`-c 2`), all on the same machine, over a portfolio of {args.initiatives:,} initiatives. The figures are from the
+measured {args.duration} s, after {args.warmup} s of the same load as a warm-up; the plain view was measured
+first, under the same gunicorn, for {args.ping_duration} s.
 
 {chr(10).join(rows)}
 
-Latencies are from the client's side (wrk), request sent to response read, so they include the wait for one of
-the two gunicorn workers. After the load: {jobs["jobs"]:,} score jobs accepted (202), once drained
+| figure | value | ceiling | ratio | target | |
+| --- | --- | --- | --- | --- | --- |
+| the load's request rate (all clients) | {share["rate"]:,.0f} req/s | {ping["rps"]:,.0f} req/s | \
+{share["share"]:.0%} | ≥ {T_LOAD_SHARE:.0%} of the plain view's | {"met" if share["met"] else "MISSED"} |
+| failed requests (non-2xx, socket errors, timeouts) | {errors} | — | — | 0 | {"met" if not errors else "FAIL"} |
+
+After the load: {jobs["jobs"]:,} score jobs accepted (202), once drained
 ({jobs["drain_s"]:.1f} s after the clients stopped): {statuses}; {jobs["initiatives_asked"]:,} initiatives asked
-for, {jobs["initiatives_scored"]:,} scored, at most {jobs["max_scores_per_initiative"]} Score each.
-"""
-    path.write_text(text)
+for, {jobs["initiatives_scored"]:,} scored, at most {jobs["max_scores_per_initiative"]} Score each."""
+    write_block(path, DOC_BEGIN, DOC_END, lines.splitlines(), title="Load test figures")
 
 
 def main(argv=None) -> int:
@@ -283,6 +310,15 @@ def main(argv=None) -> int:
         gunicorn = start_gunicorn(
             env, tmp / "gunicorn.log", port, workers=args.gunicorn_workers, extra=("--backlog", "256")
         )
+        clients = args.readers + args.scorers
+        log(f"the ceiling: plain view /bench/ping/, {clients} connections, {args.ping_duration} s")
+        ping = ping_rate(base, args.ping_duration, clients, 2)
+        log(
+            f"  {ping['rps']:,.0f} req/s, p50 {ms(ping['p50_us'])}, p99 {ms(ping['p99_us'])}, "
+            f"errors {ping['errors']}"
+        )
+        if ping["errors"]:
+            failures.append(f"the plain view: {ping['errors']} failed request(s)")
         from django.utils import timezone
 
         since = timezone.now()
@@ -311,6 +347,15 @@ def main(argv=None) -> int:
             )
             if r["errors"]:
                 failures.append(f"{label}: {r['errors']} failed request(s)")
+        share = share_row(results, ping)
+        log(
+            f"  the load's rate {share['rate']:,.0f} req/s = {share['share']:.0%} of the plain view's "
+            f"(target ≥ {T_LOAD_SHARE:.0%}: {'met' if share['met'] else 'MISSED'})"
+        )
+        if args.fail_on_target and not share["met"]:
+            failures.append(
+                f"the load's rate is {share['share']:.0%} of the plain view's, below {T_LOAD_SHARE:.0%}"
+            )
         if not gunicorn.alive():
             failures.append("gunicorn died during the load")
         # wrk stops with requests still queued at gunicorn; a graceful stop (SIGTERM) lets them finish and
@@ -339,6 +384,7 @@ def main(argv=None) -> int:
                 ROOT / args.write_doc if not args.write_doc.is_absolute() else args.write_doc,
                 args,
                 results,
+                ping,
                 jobs,
                 machine,
             )

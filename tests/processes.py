@@ -2,6 +2,9 @@
 
 A private Redis (its own port) lets a test stop and restart the broker without touching anyone else's.
 Workers run as real subprocesses against the test database, so a test can SIGKILL one by PID.
+
+Process control (a free port, waiting for a condition, starting a program in a session of its own and stopping
+it with its process group by PID) is the benches' own, ``bench/procs.py``: one implementation for both.
 """
 
 from __future__ import annotations
@@ -18,24 +21,10 @@ from pathlib import Path
 
 from django.conf import settings
 
-ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
+from bench.common import BIN, ROOT
+from bench.procs import free_port, spawn, stop_process, wait_for
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for(predicate, timeout: float, interval: float = 0.1, message: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout} s waiting for {message}")
+__all__ = ["BIN", "ROOT", "free_port", "terminate", "wait_for"]
 
 
 class PrivateRedis:
@@ -50,7 +39,7 @@ class PrivateRedis:
 
     def start(self) -> None:
         binary = shutil.which("redis-server") or "/usr/bin/redis-server"
-        self.proc = subprocess.Popen(
+        self.proc = spawn(
             [
                 binary,
                 "--port",
@@ -64,8 +53,8 @@ class PrivateRedis:
                 "--dir",
                 str(self.workdir),
             ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            dict(os.environ),
+            None,
         )
         wait_for(self._up, 10, message=f"redis on port {self.port}")
 
@@ -78,21 +67,13 @@ class PrivateRedis:
             return False
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(10)
+        stop_process(self.proc, 10)
         self.proc = None
 
 
 def terminate(proc: subprocess.Popen | None) -> None:
-    """SIGTERM (a graceful stop), then SIGKILL after 20 s."""
-    if proc and proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
+    """SIGTERM (a graceful stop; to its process group when it leads one), then SIGKILL after 20 s."""
+    stop_process(proc, 20)
 
 
 def test_database_url() -> str:
@@ -128,7 +109,6 @@ class CeleryProcess:
         self.proc: subprocess.Popen | None = None
 
     def start(self, ready_timeout: float = 60) -> CeleryProcess:
-        handle = open(self.log, "a")
         cmd = [str(BIN / "celery"), "-A", "config", self.kind, "--loglevel=INFO", *self.args]
         if self.kind == "worker":
             cmd += [
@@ -138,7 +118,7 @@ class CeleryProcess:
                 "-n",
                 f"test-{os.getpid()}-{time.time_ns()}@%h",
             ]
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=handle, stderr=subprocess.STDOUT)
+        self.proc = spawn(cmd, self.env, self.log)
         if self.kind == "worker":
             wait_for(
                 lambda: "ready." in self.log.read_text(errors="replace") or self.proc.poll() is not None,
@@ -251,7 +231,6 @@ class GunicornProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, ready_timeout: float = 60) -> GunicornProcess:
-        handle = open(self.log, "a")
         cmd = [
             str(BIN / "gunicorn"),
             "config.wsgi",
@@ -262,7 +241,7 @@ class GunicornProcess:
             "--graceful-timeout",
             "5",
         ]
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=handle, stderr=subprocess.STDOUT)
+        self.proc = spawn(cmd, self.env, self.log)
         wait_for(self._up, ready_timeout, message=f"gunicorn on port {self.port} (log {self.log})")
         return self
 
