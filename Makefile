@@ -72,9 +72,11 @@ soak: messages
 clean:
 	rm -rf var/db.sqlite3* var/broker var/cache
 
-# Benchmarks (issue 7) on real PostgreSQL (database scorecard_bench), Redis (db 9), Celery and gunicorn, which
-# the suite starts and stops itself; one table at the end. `make bench` (under 15 min; needs wrk:
-# `apt-get install -y wrk`) also writes docs/performance.md; `make bench-smoke` (CI) fails when a path turns per-row.
+# Benchmarks (issues 7 and 17; the package bench/) on real PostgreSQL (database scorecard_bench), Redis (db 9),
+# Celery and gunicorn, which the suite starts and stops itself; one table at the end, each figure beside a ceiling
+# measured in the same run (an independent minimal bulk path; a plain Django view under the same gunicorn).
+# `make bench` (under 15 min; needs wrk: `apt-get install -y wrk`) also writes docs/performance.md;
+# `make bench-smoke` (CI) fails when a path turns per-row.
 BENCH_ARGS ?=
 .PHONY: bench bench-smoke
 
@@ -122,6 +124,7 @@ e2e: messages
 # The load test (issue 6): 50 clients (30 reading lists and details, 20 asking for scores and polling their jobs)
 # for 60 s against gunicorn, PostgreSQL, Redis and a Celery worker (all started and stopped by the run; needs wrk).
 # Fails on any non-2xx answer, socket error or timeout, and unless every accepted score job succeeds.
+# It also measures a plain Django view under the same gunicorn and reports the load's rate as a share of it.
 # `make load` writes its figures to docs/load.md; `make load-smoke` (CI) is the same for 10 s over 1,000 initiatives.
 LOAD_ARGS ?=
 .PHONY: load load-smoke

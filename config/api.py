@@ -6,8 +6,17 @@ Routes (``api`` namespace for the resources)::
     auth/login/, logout/   session sign-in for the browsable API
     banks/ partners/ pillars/ initiatives/ kpis/ evidence/ assessments/ rubrics/ rubric-versions/ criteria/ score-jobs/
     reports/ exposures/ bank-figures/ (each with import/)
+    kpis/ kpi-observations/  read and written (JSON) through the KPI services; observations filter by kpi,
+                           initiative, observed_since/observed_until
+    evidence/              GET; POST a link (JSON); PATCH its note/link; DELETE; evidence/upload/ POST a file
+                           (multipart, the only multipart route); evidence/{id}/download/ the file
     banks/{id}/limits/ limit-rules/   joint-lending limits: a bank's utilisation, and the limits themselves
     scoring/preview/       POST what-if scoring
+    webhooks/ webhook-deliveries/   integrators' webhook endpoints (managers; rotate-secret/) and their delivery log
+                           (redeliver/), docs/webhooks.md
+    monitoring-events/ contracts/ reassessment-policies/ reassessments/   the partnership lifecycle: events and the
+                           contract register (analysts), policies (managers), next re-assessment dates (read),
+                           docs/lifecycle.md
     schema/ docs/ redoc/   OpenAPI 3 (YAML, or JSON with ?format=json), Swagger UI, Redoc — assets served locally
 
 The initiatives route serves ``scoring.api.views.ScoredInitiativeViewSet``: partnerships' initiative viewset
@@ -17,6 +26,8 @@ Any other path under /api/v1/ answers a JSON 404.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 
 from django.contrib.auth import authenticate
@@ -38,16 +49,24 @@ from rest_framework.views import APIView
 
 from config.api_errors import errors
 from partnerships.api.exposure import BankPeriodFiguresViewSet, PartnerExposureViewSet
+from partnerships.api.lifecycle import (
+    ContractViewSet,
+    MonitoringEventViewSet,
+    ReassessmentPolicyViewSet,
+    ReassessmentViewSet,
+)
 from partnerships.api.limit_rules import LimitRuleViewSet
 from partnerships.api.views import (
     BankViewSet,
     EvidenceViewSet,
+    KPIObservationViewSet,
     KPIViewSet,
     PartnerDueDiligenceViewSet,
     PillarViewSet,
     TechPartnerViewSet,
     ThrottleRefusalsMixin,
 )
+from partnerships.api.webhooks import WebhookDeliveryViewSet, WebhookEndpointViewSet
 from partnerships.signon.services.tokens import token_issued_record, token_sign_in_check
 from scoring.api.views import (
     AssessmentViewSet,
@@ -150,7 +169,7 @@ _REDOC_PAGE = engines["django"].from_string(
   <body>
     <div id="redoc-container"></div>
     <script src="{{ redoc_standalone }}"></script>
-    <script>Redoc.init({{ schema_url_json|safe }}, {}, document.getElementById("redoc-container"));</script>
+    <script>{{ init_script|safe }}</script>
   </body>
 </html>
 """
@@ -158,19 +177,28 @@ _REDOC_PAGE = engines["django"].from_string(
 
 
 class OfflineRedocView(SpectacularRedocView):
-    """drf-spectacular's Redoc page without its web fonts from fonts.googleapis.com: only local assets."""
+    """drf-spectacular's Redoc page without its web fonts from fonts.googleapis.com: only local assets.
+
+    ReDoc's bundle also draws the "API docs by Redocly" logo from cdn.redoc.ly, with no option to turn it off; the
+    page's Content-Security-Policy lets the browser fetch only from this server, so that request is never made
+    (ReDoc hides the image when it fails to load). tests/e2e/test_api_docs.py watches Chromium's requests.
+    """
 
     @extend_schema(exclude=True)
     def get(self, request, *args, **kwargs):
+        # JSON, with "<" escaped, is safe inside a script element.
+        schema_url = json.dumps(self._get_schema_url(request)).replace("<", "\\u003c")
+        init_script = f'Redoc.init({schema_url}, {{}}, document.getElementById("redoc-container"));'
+        digest = base64.b64encode(hashlib.sha256(init_script.encode()).digest()).decode()
         html = _REDOC_PAGE.render(
-            {
-                "title": self.title,
-                "redoc_standalone": self._redoc_standalone(),
-                # JSON, with "<" escaped, is safe inside a script element.
-                "schema_url_json": json.dumps(self._get_schema_url(request)).replace("<", "\\u003c"),
-            }
+            {"title": self.title, "redoc_standalone": self._redoc_standalone(), "init_script": init_script}
         )
-        return HttpResponse(html)
+        response = HttpResponse(html)
+        response["Content-Security-Policy"] = (
+            f"default-src 'self'; script-src 'self' 'sha256-{digest}'; style-src 'self' 'unsafe-inline'; "
+            "img-src 'self' data:; font-src 'self' data:; worker-src 'self' blob:; connect-src 'self'"
+        )
+        return response
 
 
 class ApiNotFoundView(APIView):
@@ -195,6 +223,7 @@ router.register("due-diligence", PartnerDueDiligenceViewSet, basename="due-dilig
 router.register("pillars", PillarViewSet, basename="pillar")
 router.register("initiatives", ScoredInitiativeViewSet, basename="initiative")
 router.register("kpis", KPIViewSet, basename="kpi")
+router.register("kpi-observations", KPIObservationViewSet, basename="kpi-observation")
 router.register("evidence", EvidenceViewSet, basename="evidence")
 router.register("exposures", PartnerExposureViewSet, basename="exposure")
 router.register("bank-figures", BankPeriodFiguresViewSet, basename="bank-figures")
@@ -205,6 +234,12 @@ router.register("rubric-versions", RubricVersionViewSet, basename="rubric-versio
 router.register("criteria", CriterionViewSet, basename="criterion")
 router.register("score-jobs", ScoreJobViewSet, basename="score-job")
 router.register("reports", ReportViewSet, basename="report")
+router.register("webhooks", WebhookEndpointViewSet, basename="webhook")
+router.register("webhook-deliveries", WebhookDeliveryViewSet, basename="webhook-delivery")
+router.register("monitoring-events", MonitoringEventViewSet, basename="monitoring-event")
+router.register("contracts", ContractViewSet, basename="contract")
+router.register("reassessment-policies", ReassessmentPolicyViewSet, basename="reassessment-policy")
+router.register("reassessments", ReassessmentViewSet, basename="reassessment")
 
 resource_patterns = [
     path("scoring/preview/", ScorePreviewView.as_view(), name="score-preview"),

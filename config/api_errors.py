@@ -23,9 +23,13 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
 from django.db.models import ProtectedError, RestrictedError
 from django.http import Http404
+from django.utils import translation
 from django.utils.encoding import force_str
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.contrib.django_filters import DjangoFilterExtension
+from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import get_doc
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, serializers, status
 from rest_framework.permissions import AllowAny
@@ -245,8 +249,69 @@ def errors(*codes: int) -> dict[int, OpenApiResponse]:
     return {code: error_response(code) for code in codes}
 
 
+class StrictFilterExtension(DjangoFilterExtension):
+    """drf-spectacular's django-filter parameters, with the bounds the filters' form fields enforce.
+
+    The form field's ``min_value`` / ``max_value`` / ``max_length`` become minimum / maximum / maxLength; a string
+    filter is at least one character (``partnerships.api.filters.ApiFilterBackend`` refuses an empty filter) and a
+    query parameter is never null (a nullable model field would otherwise make it ``["integer", "null"]``).
+    """
+
+    target_class = "partnerships.api.filters.ApiFilterBackend"
+    priority = 1
+
+    def resolve_filter_field(self, auto_schema, model, filterset_class, field_name, filter_field):
+        parameters = super().resolve_filter_field(
+            auto_schema, model, filterset_class, field_name, filter_field
+        )
+        extra = filter_field.extra
+        for parameter in parameters:
+            schema = parameter["schema"]
+            target = schema["items"] if schema.get("type") == "array" else schema
+            if isinstance(target.get("type"), list):
+                target["type"] = next(t for t in target["type"] if t != "null")
+            if target.get("type") in ("integer", "number"):
+                for key, bound in (("min_value", "minimum"), ("max_value", "maximum")):
+                    if extra.get(key) is not None:
+                        target[bound] = extra[key]
+            elif target.get("type") == "string" and "enum" not in target and "format" not in target:
+                target["minLength"] = 1
+                if extra.get("max_length") is not None:
+                    target["maxLength"] = extra["max_length"]
+        return parameters
+
+
+class EnglishSchemaGenerator(SchemaGenerator):
+    """The schema in English whatever the request's (or the shell's) language.
+
+    Component, parameter and enum names become the names of a generated client's types and arguments: they must
+    not change with Accept-Language. The schema view and the ``spectacular`` command both generate through here
+    (``SPECTACULAR_SETTINGS["DEFAULT_GENERATOR_CLASS"]``); the lazy strings are rendered inside ``get_schema``.
+    """
+
+    def get_schema(self, request=None, public=False):
+        with translation.override("en"):
+            return super().get_schema(request=request, public=public)
+
+
 class ApiAutoSchema(AutoSchema):
-    """Adds the error responses every operation can give, so no endpoint documents only its happy path."""
+    """Adds the error responses every operation can give, so no endpoint documents only its happy path.
+
+    Descriptions come only from ``extend_schema`` (or an action's own docstring): drf-spectacular would otherwise
+    fall back to the view class's docstring, which is written for this code's maintainers, not for integrators.
+    """
+
+    def get_description(self) -> str:
+        action_or_method = getattr(self.view, getattr(self.view, "action", self.method.lower()), None)
+        return get_doc(action_or_method)
+
+    def _insert_field_validators(self, field, schema):
+        super()._insert_field_validators(field, schema)
+        # A blank-allowed URL, e-mail or patterned string: drf-spectacular writes oneOf [the format, an empty
+        # string], but validators that do not assert formats find "" valid under both, and oneOf then fails.
+        # anyOf says the same and holds for them too.
+        if len(schema.get("oneOf") or []) == 2 and schema["oneOf"][1] == {"type": "string", "maxLength": 0}:
+            schema["anyOf"] = schema.pop("oneOf")
 
     def _default_error_codes(self) -> list[str]:
         codes = ["429"]

@@ -266,3 +266,62 @@ class LimitStatus(models.TextChoices):
     WARNING = "warning", pgettext_lazy("limit status", "Approaching")
     BREACH = "breach", pgettext_lazy("limit status", "Breached")
     UNKNOWN = "unknown", pgettext_lazy("limit status", "Unknown")
+
+
+class WebhookEventType(models.TextChoices):
+    """The events a webhook endpoint can subscribe to (``docs/webhooks.md``); the keys are part of the API."""
+
+    SCORE_CREATED = "score.created", _("Score created")
+    ASSESSMENT_APPROVED = "assessment.approved", _("Assessment approved")
+    LIMIT_BREACHED = "limit.breached", _("Limit breached")
+    REASSESSMENT_OVERDUE = "reassessment.overdue", _("Re-assessment overdue")
+    MONITORING_EVENT_CREATED = "monitoring_event.created", _("Monitoring event recorded")
+
+
+class WebhookDeliveryStatus(models.TextChoices):
+    PENDING = "pending", pgettext_lazy("webhook delivery", "Pending")
+    RETRYING = "retrying", pgettext_lazy("webhook delivery", "Retrying")
+    SUCCEEDED = "succeeded", pgettext_lazy("webhook delivery", "Succeeded")
+    FAILED = "failed", pgettext_lazy("webhook delivery", "Failed")
+
+
+# -- The partnership lifecycle (issue 14: docs/lifecycle.md) -----------------------------------------------------
+class TriState(models.TextChoices):
+    """A recorded fact that may not be known yet; unknown counts as no (never better than known)."""
+
+    YES = "yes", pgettext_lazy("recorded fact", "Yes")
+    NO = "no", pgettext_lazy("recorded fact", "No")
+    UNKNOWN = "unknown", pgettext_lazy("recorded fact", "Unknown")
+
+
+class MonitoringEventKind(models.TextChoices):
+    INCIDENT = "incident", pgettext_lazy("monitoring event", "Incident")
+    COMPLAINT = "complaint", pgettext_lazy("monitoring event", "Customer complaint")
+    REGULATORY_FINDING = "regulatory_finding", pgettext_lazy("monitoring event", "Regulatory finding")
+    DATA_BREACH = "data_breach", pgettext_lazy("monitoring event", "Data breach")
+    LICENCE_CHANGE = "licence_change", pgettext_lazy("monitoring event", "Partner licence change")
+
+
+class Severity(models.TextChoices):
+    LOW = "low", pgettext_lazy("severity", "Low")
+    MEDIUM = "medium", pgettext_lazy("severity", "Medium")
+    HIGH = "high", pgettext_lazy("severity", "High")
+    CRITICAL = "critical", pgettext_lazy("severity", "Critical")
+
+
+# Severities that mark an initiative "re-assessment required" and cap its tier (scoring.lifecycle).
+SEVERE = frozenset({Severity.HIGH, Severity.CRITICAL})
+
+
+class MonitoringEventStatus(models.TextChoices):
+    OPEN = "open", pgettext_lazy("monitoring event status", "Open")
+    REMEDIATING = "remediating", pgettext_lazy("monitoring event status", "Remediating")
+    CLOSED = "closed", pgettext_lazy("monitoring event status", "Closed")
+
+
+class ReassessmentState(models.TextChoices):
+    """Where an initiative stands against its next re-assessment date (admin filter, API, report)."""
+
+    OVERDUE = "overdue", pgettext_lazy("re-assessment", "Overdue")
+    DUE = "due", pgettext_lazy("re-assessment", "Due within 30 days")
+    NOT_DUE = "not_due", pgettext_lazy("re-assessment", "Not due")

@@ -15,3 +15,8 @@ limit_breaches_changed = Signal()
 # Sent by the bank archive (partnerships.services.archive) to collect what other apps carry in it; receivers
 # return an ``ArchivePart`` (their models, reference kinds, models left out with the reason). scoring answers.
 bank_archive_parts = Signal()
+
+# Sent by the lifecycle services (partnerships.services.lifecycle) inside their transaction when a monitoring event or
+# a contract register entry changes, with `bank_id: int` and `initiative_ids: list[int]`. scoring listens to ask for
+# their scores again, so the tier cap and the exit-readiness cap follow (docs/lifecycle.md).
+lifecycle_changed = Signal()

@@ -493,3 +493,60 @@ def describe_joint_lending(data: dict | None) -> str:
         for row in data.get("joint_lending_warnings") or []
     ]
     return "".join(_end(s) for s in sentences)
+
+
+# The lifecycle caps (scoring.lifecycle): the contract register on exit readiness, severe events on the tier.
+_EXIT_REASONS = {
+    "no_contract": gettext_lazy("no contract is recorded in the contract and exit register"),
+    "no_exit_plan": gettext_lazy("the contract register records no exit plan"),
+    "exit_plan_untested": gettext_lazy("the exit plan has never been tested"),
+    "no_data_return_terms": gettext_lazy("data return and destruction terms are not recorded"),
+    "no_alternative_provider": gettext_lazy("no alternative provider is named"),
+}
+
+
+def describe_exit_cap(data: dict | None) -> str:
+    """The contract register's cap on exit readiness in a rating's data, one sentence; "" when there is none."""
+    if not data or "cap" not in data:
+        return ""
+    reasons = []
+    for reason in data.get("cap_reasons") or []:
+        kind = reason.get("kind")
+        if kind == "exit_plan_test_old":
+            reasons.append(
+                _("the exit plan was last tested on %(date)s, more than two years ago")
+                % {"date": reason.get("tested_on", "")}
+            )
+        elif kind in _EXIT_REASONS:
+            reasons.append(str(_EXIT_REASONS[kind]))
+    if not reasons:
+        return ""
+    return _end(
+        _("Capped at %(cap)s by the contract register: %(reasons)s")
+        % {"cap": data["cap"], "reasons": ("; " if _english() else "；").join(reasons)}
+    )
+
+
+def describe_tier_cap(tier_cap: dict | None) -> str:
+    """Why a score's tier is capped (severe monitoring events not yet re-assessed); "" when it is not."""
+    if not tier_cap:
+        return ""
+    from partnerships.choices import MonitoringEventKind, Severity
+
+    events = _listed(
+        _("%(kind)s (%(severity)s, %(date)s)")
+        % {
+            "kind": MonitoringEventKind(r["event_kind"]).label
+            if r.get("event_kind") in MonitoringEventKind.values
+            else r.get("event_kind"),
+            "severity": Severity(r["severity"]).label if r.get("severity") in Severity.values else "",
+            "date": r.get("occurred_on", ""),
+        }
+        for r in tier_cap.get("reasons") or []
+    )
+    return _end(
+        _(
+            "Re-assessment required: tier capped at %(cap)s (from %(tier)s) by %(events)s until an assessment is approved"
+        )
+        % {"cap": tier_cap.get("cap"), "tier": tier_cap.get("tier"), "events": events}
+    )

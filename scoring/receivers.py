@@ -2,7 +2,12 @@
 
 from django.dispatch import receiver
 
-from partnerships.signals import bank_archive_parts, demo_data_seeded, limit_breaches_changed
+from partnerships.signals import (
+    bank_archive_parts,
+    demo_data_seeded,
+    lifecycle_changed,
+    limit_breaches_changed,
+)
 
 
 @receiver(demo_data_seeded)
@@ -24,3 +29,10 @@ def scoring_archive_part(sender, **kwargs):
     from .services.archive import scoring_archive_part
 
     return scoring_archive_part()
+
+
+@receiver(lifecycle_changed)
+def rescore_after_lifecycle_change(sender, bank_id: int, initiative_ids: list[int], **kwargs) -> None:
+    from .services.limits import limit_breaches_rescore
+
+    limit_breaches_rescore(bank_id=bank_id, initiative_ids=initiative_ids)

@@ -8,7 +8,8 @@ from django.utils.translation import get_language
 from partnerships.tenancy import is_system
 
 from .choices import AssessmentStatus
-from .describe import describe_computed, describe_joint_lending
+from .describe import describe_computed, describe_exit_cap, describe_joint_lending, describe_tier_cap
+from .lifecycle import EXIT_CRITERION
 from .models import Assessment, RubricVersion, Score
 from .services.assessments import APPROVE_ROLE, RATE_ROLE
 from .services.compute import version_bundle
@@ -43,6 +44,10 @@ def score_breakdown(score: Score) -> dict:
         if limits:  # the limits that cap a rating (or approach), after the rater's own rationale
             limit_notes[row.key] = limits
             data["rationale"] = " ".join(t for t in (data["rationale"], limits) if t)
+        if row.key == EXIT_CRITERION and row.data:  # the contract register's cap (scoring.lifecycle)
+            exit_cap = describe_exit_cap(row.data)
+            if exit_cap:
+                data["rationale"] = " ".join(t for t in (data["rationale"], exit_cap) if t)
         rows.append(data)
     status = stored.get("assessment_status")
     return {
@@ -53,6 +58,10 @@ def score_breakdown(score: Score) -> dict:
         else "",
         "engine_version": stored.get("engine_version"),
         "limits": limit_notes,  # criterion key → the joint-lending limits on it, described (the score panel's gates)
+        # A severe monitoring event not yet re-assessed caps the tier (scoring.lifecycle): the cap, the events and
+        # the sentence saying so; None when the tier is not capped.
+        "tier_cap": stored.get("tier_cap"),
+        "tier_cap_text": describe_tier_cap(stored.get("tier_cap")),
     }
 
 

@@ -114,6 +114,12 @@ def seed_admin_data(*, password: str = PASSWORD) -> SeededAdmin:
     analyst = users.get(username="demo_analyst")
     city = Bank.objects.get(code="demo-city-bank")
     report_generate(bank_id=city.pk, period_start=last_complete_week_start(), deliver=False)
+    # The weekly re-assessment reminders' log (the demo sends no mail; docs/lifecycle.md).
+    from partnerships.models import ReassessmentReminder
+
+    ReassessmentReminder.objects.get_or_create(
+        bank=city, week=datetime.date(2025, 1, 6), defaults={"initiatives": 2, "messages": 3}
+    )
 
     # The other apps' models (a transactional test has flushed what their migrations created).
     Group.objects.get_or_create(name="分析师组")
@@ -150,6 +156,26 @@ def _rows_the_demo_lacks(*, bank, user) -> None:
             performed_on=datetime.date(2025, 1, 6),
             next_due=datetime.date(2026, 1, 6),
             performed_by=user,
+        )
+    from partnerships.models import WebhookDelivery, WebhookEndpoint
+
+    if not WebhookEndpoint.objects.exists():
+        endpoint = WebhookEndpoint.objects.create(
+            bank=bank,
+            url="https://hooks.example.com/scorecard",
+            events=["score.created", "assessment.approved"],
+            secret="whsec_" + "A" * 43,
+            description="投后管理系统",
+            created_by=user,
+        )
+        WebhookDelivery.objects.create(
+            endpoint=endpoint,
+            event_type="score.created",
+            payload={"type": "score.created", "data": {"scores": []}},
+            status="failed",
+            attempts=6,
+            last_status_code=500,
+            last_error="HTTP 500",
         )
     from partnerships.models import LimitBreach, LimitRule
 

@@ -48,11 +48,20 @@ from django_celery_beat.models import (
 from django_celery_results.models import GroupResult, TaskResult
 from rest_framework.authtoken.models import Token, TokenProxy
 
-from partnerships.models import LimitBreach, Membership, PartnerMetric, Pillar, ScenarioType
+from partnerships.models import (
+    LimitBreach,
+    Membership,
+    PartnerMetric,
+    Pillar,
+    ReassessmentReminder,
+    ScenarioType,
+)
 from partnerships.services.evidence import evidence_create
 from partnerships.services.exposure import bank_figures_create, exposure_create
+from partnerships.services.lifecycle import contract_create, monitoring_event_create, reassessment_policy_set
 from partnerships.services.limit_register import limit_rule_create
 from partnerships.services.partners import due_diligence_create
+from partnerships.services.webhooks import webhook_endpoint_create, webhook_event_emit
 from scoring.models import Rubric, RubricVersion, Score
 from scoring.reports.services import report_generate
 from scoring.services.assessments import assessment_create
@@ -125,6 +134,8 @@ PROFILES = {
     "B: read-only": ("hidden", "denied", "denied", "gone", "denied", "denied", "denied", "gone", "gone"),
     # reports: the custom change view answers 404 for GET and POST
     "B: report": ("hidden", "denied", "denied", "404", "404", "denied", "denied", "gone", "gone"),
+    # webhook endpoints (no simple-history: it would copy the secrets): B adds its own, A's is not found
+    "B: edit, plain history": ("hidden", "ok", "ok", "gone", "gone", "gone", "gone", "gone", "gone"),
 }
 
 ACTORS = ("anonymous", "viewer", "analyst", "manager", "bank B", "superuser")
@@ -165,6 +176,21 @@ MODELS = {
     "partnerships.limitrule": ("view", "view", "edit, no delete", "B: edit, no delete", "edit, no delete"),
     # breaches found by the daily check: read by members, written by the check only
     "partnerships.limitbreach": ("view", "view", "view", "B: read-only", "view"),
+    # webhooks: the bank's managers only, reads included; the delivery log is read-only (a "redeliver" action)
+    "partnerships.webhookendpoint": ("none", "none", "edit", "B: edit, plain history", "edit"),
+    "partnerships.webhookdelivery": ("none", "none", "view", "B: read-only", "view"),
+    # the partnership lifecycle (docs/lifecycle.md): events and contracts by analysts, the re-assessment policy by
+    # managers (kept, never deleted), the weekly reminders' log written by the task only
+    "partnerships.monitoringevent": ("view", "edit", "edit", "B: edit", "edit"),
+    "partnerships.partnershipcontract": ("view", "edit", "edit", "B: edit", "edit"),
+    "partnerships.reassessmentpolicy": (
+        "view",
+        "view",
+        "edit, no delete",
+        "B: edit, no delete",
+        "edit, no delete",
+    ),
+    "partnerships.reassessmentreminder": ("view", "view", "view", "B: read-only", "view"),
     "partnerships.pillar": ("view", "view", "view", "view", "edit"),
     "partnerships.scenariotype": ("view", "view", "view", "view", "edit"),
     "scoring.rubric": ("view", "view", "view", "view", "edit, no add or delete"),
@@ -434,6 +460,21 @@ def world(two_banks, settings, tmp_path) -> World:
         value_percent=30,
         threshold_percent=20,
     )
+    webhook = webhook_endpoint_create(
+        user=by_role[("A", "manager")],
+        data={"bank": banks["A"].pk, "url": "https://hooks.example.com/matrix", "events": ["limit.breached"]},
+    )
+    (delivery,) = webhook_event_emit(bank_id=banks["A"].pk, event_type="limit.breached", data={"m": MARKER})
+    event = monitoring_event_create(
+        user=analyst,
+        initiative=initiative,
+        data={"kind": "incident", "occurred_on": WEEK, "severity": "medium", "description": f"{MARKER} 事件"},
+    )
+    contract = contract_create(
+        user=analyst, initiative=initiative, data={"reference": f"{MARKER} 合同", "exit_plan": "回迁"}
+    )
+    policy = reassessment_policy_set(user=by_role[("A", "manager")], bank=banks["A"], data={"months_c": 9})
+    reminder = ReassessmentReminder.objects.create(bank=banks["A"], week=WEEK, initiatives=1, messages=2)
     score_initiatives(bank_id=banks["A"].pk, initiative_ids=[initiative.pk])
     job = score_job_create(requested_by=analyst, bank_id=banks["A"].pk, initiative_ids=[initiative.pk])
     report = report_generate(bank_id=banks["A"].pk, period_start=WEEK, deliver=False)
@@ -457,6 +498,12 @@ def world(two_banks, settings, tmp_path) -> World:
         "partnerships.partnermetric": metric,
         "partnerships.limitrule": own_limit,
         "partnerships.limitbreach": breach,
+        "partnerships.webhookendpoint": webhook,
+        "partnerships.webhookdelivery": delivery,
+        "partnerships.monitoringevent": event,
+        "partnerships.partnershipcontract": contract,
+        "partnerships.reassessmentpolicy": policy,
+        "partnerships.reassessmentreminder": reminder,
         "partnerships.pillar": Pillar.objects.get(key="scenario"),
         "partnerships.scenariotype": ScenarioType.objects.get(key="payment"),
         "scoring.rubric": Rubric.objects.get(pillar_id="scenario", is_default=True),

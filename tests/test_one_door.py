@@ -1,11 +1,11 @@
 """One door for every rule: each rule, tried through every door that can express it, is refused the same way.
 
 The doors are the admin's real add and change pages (posted with the Django test client), the REST API (a token
-client), a CSV import through the admin, and the ``score`` management command. For each rule the test asserts
+client, JSON or a multipart upload), a CSV import through the admin, and the ``score`` management command. For each rule the test asserts
 that every door refuses, that each refusal carries the service's own message (in English here), and that nothing
 was written. The rules: a rubric version of another pillar (assessing and scoring), the owner's membership,
-scenario types of another pillar, status transitions, four eyes (author and rater), frozen ratings, and ids of
-another bank or of nothing.
+scenario types of another pillar, status transitions, four eyes (author and rater), frozen ratings, ids of
+another bank or of nothing, a KPI's unique name, one observation a date, and evidence file types.
 """
 
 from __future__ import annotations
@@ -23,12 +23,19 @@ from django.utils import translation
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from partnerships.models import Initiative, InitiativePartner, ScenarioType
+from partnerships.models import KPI, Evidence, Initiative, InitiativePartner, ScenarioType
 from scoring.choices import AssessmentStatus, VersionStatus
 from scoring.models import Assessment, Rating, RubricVersion, ScoreJob
 from scoring.services.assessments import assessment_create, assessment_set_ratings, assessment_submit
 from scoring.services.rubrics import rubrics_load
-from tests.factories import InitiativeFactory, MembershipFactory, TechPartnerFactory, UserFactory
+from tests.factories import (
+    InitiativeFactory,
+    KPIFactory,
+    KPIObservationFactory,
+    MembershipFactory,
+    TechPartnerFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -473,3 +480,156 @@ def test_rule_ids_of_another_bank_or_of_nothing(world):
         [attempt], message="Choose one of your banks.", unchanged=lambda: Initiative.objects.count() == count
     )
     assert not InitiativePartner.objects.exists()
+
+
+# --- KPIs and evidence: the admin and the API (issue 16) -----------------------------------------------------
+def kpi_form(initiative, **overrides) -> dict:
+    data = {
+        "initiative": initiative.pk,
+        "name": "获客成本",
+        "cost_driver": "growth",
+        "unit": "",
+        "baseline": "100",
+        "target": "80",
+        "target_date": "",
+        "baseline_date": "",
+        "weight": "1",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_rule_a_kpi_name_is_unique_within_its_initiative(world):
+    _banks, users, initiative = world
+    analyst = users[("A", "analyst")]
+    KPIFactory(initiative=initiative, name="获客成本")
+    message = "This initiative already has a KPI with this name."
+    attempts = [
+        api_attempt(
+            api_client(analyst).post(
+                "/api/v1/kpis/",
+                {"initiative": initiative.pk, "name": "获客成本", "baseline": "100", "target": "80"},
+                format="json",
+            )
+        ),
+        admin_form_attempt(
+            admin_client(analyst).post(reverse("admin:partnerships_kpi_add"), kpi_form(initiative))
+        ),
+    ]
+    refused_alike(attempts, message, lambda: KPI.objects.count() == 1)
+
+
+def test_rule_one_observation_a_date(world):
+    _banks, users, initiative = world
+    analyst = users[("A", "analyst")]
+    kpi = KPIFactory(initiative=initiative, name="月活", baseline=100, target=200)
+    KPIObservationFactory(kpi=kpi, observed_on="2025-01-31", value=120)
+    message = "This KPI already has an observation on this date."
+    inline = {
+        "observations-TOTAL_FORMS": "1",
+        "observations-INITIAL_FORMS": "0",
+        "observations-MIN_NUM_FORMS": "0",
+        "observations-MAX_NUM_FORMS": "1000",
+        "observations-0-observed_on": "2025-01-31",
+        "observations-0-value": "130",
+        "observations-0-note": "",
+    }
+    attempts = [
+        api_attempt(
+            api_client(analyst).post(
+                "/api/v1/kpi-observations/",
+                {"kpi": kpi.pk, "observed_on": "2025-01-31", "value": "130"},
+                format="json",
+            )
+        ),
+        admin_form_attempt(
+            admin_client(analyst).post(
+                reverse("admin:partnerships_kpi_change", args=[kpi.pk]),
+                {**kpi_form(initiative, name="月活", baseline="100", target="200"), **inline},
+            )
+        ),
+    ]
+    refused_alike(attempts, message, lambda: list(kpi.observations.values_list("value", flat=True)) == [120])
+
+
+def test_rule_evidence_files_of_an_allowed_type_only(world, settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path)
+    _banks, users, initiative = world
+    analyst = users[("A", "analyst")]
+    message = "File extension “exe” is not allowed."
+    attempts = [
+        api_attempt(
+            api_client(analyst).post(
+                "/api/v1/evidence/upload/",
+                {"initiative": initiative.pk, "file": SimpleUploadedFile("tool.exe", b"MZ\x90\x00")},
+                format="multipart",
+            )
+        ),
+        admin_form_attempt(
+            admin_client(analyst).post(
+                reverse("admin:partnerships_evidence_add"),
+                {
+                    "initiative": initiative.pk,
+                    "kind": "file",
+                    "url": "",
+                    "note": "",
+                    "file": SimpleUploadedFile("tool.exe", b"MZ\x90\x00"),
+                },
+            )
+        ),
+    ]
+    refused_alike(
+        attempts,
+        message,
+        lambda: not Evidence.objects.exists() and not [p for p in tmp_path.rglob("*") if p.is_file()],
+    )
+
+
+def test_rule_a_monitoring_event_cannot_be_in_the_future(world):
+    """The lifecycle (docs/lifecycle.md): the API and the admin's add page refuse alike, writing nothing."""
+    from partnerships.models import MonitoringEvent
+
+    _banks, users, initiative = world
+    analyst = users[("A", "analyst")]
+    event = {
+        "initiative": initiative.pk,
+        "kind": "incident",
+        "occurred_on": "2999-01-01",
+        "severity": "high",
+        "description": "系统中断",
+    }
+    form = {**event, "remediation_owner": "", "remediation_due_on": "", "status": "open", "closed_on": ""}
+    message = "An event cannot have occurred in the future."
+    attempts = [
+        api_attempt(api_client(analyst).post("/api/v1/monitoring-events/", event, format="json")),
+        admin_form_attempt(
+            admin_client(analyst).post(reverse("admin:partnerships_monitoringevent_add"), form)
+        ),
+    ]
+    refused_alike(attempts, message, lambda: not MonitoringEvent.objects.exists())
+
+
+def test_rule_a_tested_exit_plan_is_recorded(world):
+    from partnerships.models import PartnershipContract
+
+    _banks, users, initiative = world
+    analyst = users[("A", "analyst")]
+    contract = {"initiative": initiative.pk, "exit_plan": "", "exit_plan_last_tested_on": "2025-01-01"}
+    form = {
+        **contract,
+        "reference": "",
+        "critical_function": "unknown",
+        "auto_renews": "unknown",
+        "audit_rights": "unknown",
+        "data_return_and_destruction": "unknown",
+        "sla_summary": "",
+        "alternative_provider": "",
+    }
+    message = "Record the exit plan that was tested."
+    attempts = [
+        api_attempt(api_client(analyst).post("/api/v1/contracts/", contract, format="json")),
+        admin_form_attempt(
+            admin_client(analyst).post(reverse("admin:partnerships_partnershipcontract_add"), form)
+        ),
+    ]
+    refused_alike(attempts, message, lambda: not PartnershipContract.objects.exists())

@@ -267,6 +267,8 @@ REQUEST_MAX_BYTES = DATA_UPLOAD_MAX_MEMORY_SIZE
 UPLOAD_MAX_BYTES = EVIDENCE_MAX_BYTES + 1024 * 1024
 # JSON bodies nested deeper than this are refused (400) before any view walks them.
 API_MAX_JSON_DEPTH = env.int("API_MAX_JSON_DEPTH", default=32)
+# How long an Idempotency-Key's first answer is replayed (partnerships.api.idempotency); older records are purged.
+IDEMPOTENCY_TTL_HOURS = env.int("IDEMPOTENCY_TTL_HOURS", default=24)
 
 # --- Import / export --------------------------------------------------------------------------------
 IMPORT_EXPORT_USE_TRANSACTIONS = True
@@ -341,6 +343,16 @@ SCORECARD_PARTNER_FIGURES_STALE_DAYS = env.int("SCORECARD_PARTNER_FIGURES_STALE_
 # when their period ended at most this many days before the month's end (92: quarterly figures serve their quarter);
 # older or none, and the limits that need them are "unknown".
 LIMIT_FIGURES_MAX_AGE_DAYS = env.int("LIMIT_FIGURES_MAX_AGE_DAYS", default=92)
+# Webhooks (issue 14, docs/webhooks.md): connect and read timeouts of a delivery (seconds), the back-off between
+# attempts (seconds, after the 1st, 2nd, … failed attempt, each ± 10 % jitter; the last value repeats), the attempts
+# before a delivery is failed, and whether http://127.0.0.1 / localhost endpoints are accepted (tests, local runs).
+WEBHOOKS_CONNECT_TIMEOUT = env.float("WEBHOOKS_CONNECT_TIMEOUT", default=3.0)
+WEBHOOKS_READ_TIMEOUT = env.float("WEBHOOKS_READ_TIMEOUT", default=10.0)
+WEBHOOKS_BACKOFF_SECONDS = [
+    int(s) for s in env.list("WEBHOOKS_BACKOFF_SECONDS", default=["30", "120", "600", "3600", "21600"])
+]
+WEBHOOKS_MAX_ATTEMPTS = env.int("WEBHOOKS_MAX_ATTEMPTS", default=6)
+WEBHOOKS_ALLOW_HTTP_LOCALHOST = env.bool("WEBHOOKS_ALLOW_HTTP_LOCALHOST", default=False)
 SCORECARD_BASE_URL = env("SCORECARD_BASE_URL", default="")  # for links in report e-mails
 DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="scorecard@localhost")
 # Fault-injection only: seconds a score chunk waits before it commits, so a test can kill a worker mid-task.
@@ -368,11 +380,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "partnerships.api.pagination.ApiPagination",
     "PAGE_SIZE": env.int("API_PAGE_SIZE", default=25),
-    "DEFAULT_PARSER_CLASSES": [
-        "partnerships.api.parsers.JSONParser",
-        "partnerships.api.parsers.FormParser",
-        "partnerships.api.parsers.MultiPartParser",
-    ],
+    # JSON bodies only (the schema then offers one media type a request, and generated clients send JSON); the
+    # file imports set partnerships.api.parsers.MultiPartParser on their own actions.
+    "DEFAULT_PARSER_CLASSES": ["partnerships.api.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
@@ -399,10 +409,17 @@ SPECTACULAR_SETTINGS = {
         "belong to: viewers read, analysts write initiatives and assessments and ask for scores, managers also "
         "approve. Another bank's object answers 404. Errors: "
         '`{"error": {"status", "code", "message", "fields"?, "extra"?}}`. Lists: `?page=` (default) or '
-        "`?pagination=cursor` (then follow next/previous), `page_size` up to 200."
+        "`?pagination=cursor` (then follow next/previous), `page_size` from 1 to 200. Request bodies are JSON "
+        "(application/json); only file uploads take multipart/form-data. A query parameter outside its stated "
+        "type, bounds or values, or given with no value, is a 400 naming it; `search` may be empty."
     ),
     "VERSION": "1.0.0",
+    # OpenAPI 3.1 (JSON Schema 2020-12): a nullable nested object is oneOf [$ref, {type: null}], which strict
+    # validators (openapi-core) and client generators (openapi-python-client) read as meant; 3.0's
+    # "nullable: true" beside an allOf is refused by openapi-core.
+    "OAS_VERSION": "3.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "DEFAULT_GENERATOR_CLASS": "config.api_errors.EnglishSchemaGenerator",  # identifiers never follow the language
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -422,6 +439,7 @@ SPECTACULAR_SETTINGS = {
         "ScenarioGroupEnum": "partnerships.choices.ScenarioGroup",
         "BankTypeEnum": "partnerships.choices.BankType",
         "LendingProductEnum": "partnerships.choices.LendingProduct",
+        "TriStateEnum": "partnerships.choices.TriState",  # yes / no / unknown facts (the contract register)
         "ProvinceEnum": "partnerships.choices.Province",
         "LimitKindEnum": "partnerships.choices.LimitKind",
         "LimitStatusEnum": "partnerships.choices.LimitStatus",
@@ -433,6 +451,8 @@ SPECTACULAR_SETTINGS = {
         "CriterionSourceEnum": "scoring.choices.CriterionSource",
         "ReportKindEnum": "scoring.models.report.ReportKind",
         "ReportStatusEnum": "scoring.models.report.ReportStatus",
+        "WebhookEventTypeEnum": "partnerships.choices.WebhookEventType",
+        "WebhookDeliveryStatusEnum": "partnerships.choices.WebhookDeliveryStatus",
     },
 }
 

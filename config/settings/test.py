@@ -29,3 +29,11 @@ STORAGES = {
 # WhiteNoise finds files in the apps' folders on each request (no STATIC_ROOT needed, no "No directory" warning).
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+
+# Webhooks (docs/webhooks.md): the tests' receivers listen on 127.0.0.1 over plain HTTP; back-off and timeouts short
+# enough for a test to see retries, a slow receiver and the final failure within seconds.
+WEBHOOKS_ALLOW_HTTP_LOCALHOST = True
+WEBHOOKS_BACKOFF_SECONDS = [int(s) for s in env.list("WEBHOOKS_BACKOFF_SECONDS", default=["1", "1", "2"])]
+WEBHOOKS_MAX_ATTEMPTS = env.int("WEBHOOKS_MAX_ATTEMPTS", default=4)
+WEBHOOKS_CONNECT_TIMEOUT = env.float("WEBHOOKS_CONNECT_TIMEOUT", default=1.0)
+WEBHOOKS_READ_TIMEOUT = env.float("WEBHOOKS_READ_TIMEOUT", default=2.0)

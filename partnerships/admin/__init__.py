@@ -5,7 +5,20 @@
 """
 
 from ..signon import admin as signon_admin  # noqa: F401  (sign-on's admins and the login page)
-from . import bank, exposure, initiative, kpi, limits, localize, operations, partner, taxonomy, users  # noqa: F401
+from . import (  # noqa: F401
+    bank,
+    exposure,
+    initiative,
+    kpi,
+    lifecycle,
+    limits,
+    localize,
+    operations,
+    partner,
+    taxonomy,
+    users,
+    webhooks,
+)
 from .site import configure_admin_site
 
 configure_admin_site()

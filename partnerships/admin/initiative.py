@@ -46,6 +46,7 @@ from .base import (
     adopt,
 )
 from .filters import TenantBankFilter
+from .lifecycle import ReassessmentFilter, next_reassessment, with_reassessment
 from .widgets import EvidenceFileInput, OwnerAutocomplete
 
 AGENCY_ONLY = _(
@@ -278,7 +279,16 @@ class InitiativeAdmin(ServiceAdminMixin, ImportExportMixin, TenantScopedAdmin):
     import_form_class = InitiativeImportForm
     export_form_class = InitiativeExportForm
     inlines = [InitiativePartnerInline, InitiativeDataCategoryInline, KPIInline, EvidenceInline]
-    list_display = ["code", "title", "bank", "pillar", "status", "partner_list", "updated_at"]
+    list_display = [
+        "code",
+        "title",
+        "bank",
+        "pillar",
+        "status",
+        "partner_list",
+        next_reassessment,
+        "updated_at",
+    ]
     list_display_links = ["code", "title"]
     list_filter = [
         "pillar",
@@ -287,6 +297,7 @@ class InitiativeAdmin(ServiceAdminMixin, ImportExportMixin, TenantScopedAdmin):
         "partners",
         "scenario_types",
         "is_illustrative",
+        ReassessmentFilter,
     ]
     search_fields = [
         "code",
@@ -357,7 +368,8 @@ class InitiativeAdmin(ServiceAdminMixin, ImportExportMixin, TenantScopedAdmin):
 
     def get_queryset(self, request):
         links = InitiativePartner.objects.select_related("partner").order_by("role", "partner__key")
-        return super().get_queryset(request).prefetch_related(Prefetch("partner_links", queryset=links))
+        queryset = super().get_queryset(request).prefetch_related(Prefetch("partner_links", queryset=links))
+        return with_reassessment(queryset)  # the next re-assessment date (partnerships.lifecycle)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "owner":

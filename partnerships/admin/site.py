@@ -45,6 +45,8 @@ NAV_GROUPS: tuple[NavGroup, ...] = (
             "partnerships.partnerexposure",  # joint lending with each partner, month by month
             "partnerships.bankperiodfigures",  # the bank's capital and loans the limits are measured against
             "partnerships.limitbreach",  # joint-lending limits the daily check found breached
+            "partnerships.monitoringevent",  # incidents, complaints, findings, breaches, licence changes
+            "partnerships.partnershipcontract",  # the contract and exit register
             "scoring.score",
             "scoring.scorejob",
             "scoring.report",
@@ -56,6 +58,10 @@ NAV_GROUPS: tuple[NavGroup, ...] = (
         (
             "partnerships.bank",
             "partnerships.membership",  # who belongs to one's bank, and as what: read by every member
+            "partnerships.reassessmentpolicy",  # how often the bank re-assesses, by tier and criticality
+            "partnerships.reassessmentreminder",  # the weekly re-assessment reminders sent
+            "partnerships.webhookendpoint",  # integrators' webhook endpoints: the bank's managers
+            "partnerships.webhookdelivery",  # and the log of what was sent to them
             "partnerships.techpartner",
             "partnerships.partnermetric",
             "partnerships.limitrule",  # exposure limits: the regulator's (as files) and each bank's own

@@ -33,7 +33,7 @@ from ..services.exposure import (
     exposure_update,
     exposures_import,
 )
-from .filters import MAX_ID, IdFilter, StrictOrderingFilter
+from .filters import MAX_ID, ApiFilterBackend, IdFilter, StrictOrderingFilter
 from .parsers import MultiPartParser
 from .serializers import InputNamesMixin, PartnerKeyField
 from .views import ApiViewMixin
@@ -43,7 +43,7 @@ IMPORT_MAX_BYTES = 5 * 1024 * 1024  # as the admin's import
 
 # --- serializers: shapes only; the services hold the rules ------------------------------------------------------
 class PartnerExposureSerializer(InputNamesMixin, serializers.ModelSerializer):
-    """One bank's loans with one partner in one month and product; money in 万元."""
+    """One bank's loans with one partner in one month and product; money in 10k CNY."""
 
     bank = serializers.IntegerField(
         source="bank_id", min_value=1, max_value=MAX_ID, help_text=_("Id of one of your banks.")
@@ -92,7 +92,7 @@ class PartnerExposureSerializer(InputNamesMixin, serializers.ModelSerializer):
 
 
 class BankPeriodFiguresSerializer(InputNamesMixin, serializers.ModelSerializer):
-    """A bank's tier-1 net capital and total loans (万元) at a month or quarter end."""
+    """A bank's tier-1 net capital and total loans (10k CNY) at a month or quarter end."""
 
     bank = serializers.IntegerField(
         source="bank_id", min_value=1, max_value=MAX_ID, help_text=_("Id of one of your banks.")
@@ -209,7 +209,7 @@ IMPORT_DESCRIPTION = _(
 class RegisterViewSet(ApiViewMixin, viewsets.ModelViewSet):
     """CRUD through the services, plus the import; subclasses name the model's services and resource."""
 
-    filter_backends = [filters.DjangoFilterBackend, StrictOrderingFilter]
+    filter_backends = [ApiFilterBackend, StrictOrderingFilter]
     ordering_fields = ["period_end", "id"]
     ordering = ["-period_end"]
     action_cursor_ordering = {"import_file": ("-id",)}

@@ -11,22 +11,71 @@ from django_filters import rest_framework as filters
 from rest_framework.exceptions import ValidationError
 from rest_framework.filters import OrderingFilter, SearchFilter
 
-from ..choices import CostDriver, InitiativeStatus, PartnerKind, PillarKey, RiskTier
-from ..models import KPI, Initiative, InitiativePartner, PartnerDueDiligence, TechPartner
+from ..choices import CostDriver, EvidenceKind, InitiativeStatus, PartnerKind, PillarKey, RiskTier
+from ..models import (
+    KPI,
+    Evidence,
+    Initiative,
+    InitiativePartner,
+    KPIObservation,
+    PartnerDueDiligence,
+    TechPartner,
+)
 
 MAX_ID = 2**63 - 1
 
 
+class ApiFilterBackend(filters.DjangoFilterBackend):
+    """django-filter's backend, with a filter given no value (``?bank=``) refused with 400 rather than ignored.
+
+    The schema states every filter's type (an integer, a date, a choice, a non-empty string: see
+    ``config.api_errors.StrictFilterExtension``), and an empty value is none of these; ``search`` (a SearchFilter,
+    not a filter of the set) still takes an empty value.
+    """
+
+    def get_filterset(self, request, queryset, view):
+        filterset = super().get_filterset(request, queryset, view)
+        if filterset is not None:
+            blank = [name for name in filterset.filters if "" in request.query_params.getlist(name)]
+            if blank:
+                raise ValidationError({name: [_("This field may not be blank.")] for name in blank})
+        return filterset
+
+
 class StrictOrderingFilter(OrderingFilter):
-    """``?ordering=a,-b``: an unknown term is a 400 (not silently ignored); ``id`` breaks ties, so pages are stable."""
+    """``?ordering=a,-b``: an unknown term is a 400 (not silently ignored); ``id`` breaks ties, so pages are stable.
+
+    The schema states the terms: an array of the allowed fields and their ``-`` forms, sent comma-separated
+    (``style: form, explode: false``); the parameter repeated (``ordering=a&ordering=-b``) is read the same way.
+    """
+
+    def get_schema_operation_parameters(self, view):
+        fields = [name for name, _label in self.get_valid_fields(None, view, {})]
+        terms = [term for name in fields for term in (name, f"-{name}")]
+        return [
+            {
+                "name": self.ordering_param,
+                "required": False,
+                "in": "query",
+                "description": str(
+                    _(
+                        "Order by one or more of these fields, comma-separated; “-” before a field for descending."
+                    )
+                ),
+                "schema": {"type": "array", "minItems": 1, "items": {"type": "string", "enum": terms}},
+                "style": "form",
+                "explode": False,
+            }
+        ]
 
     def get_ordering(self, request, queryset, view):
-        raw = request.query_params.get(self.ordering_param)
-        if raw:
-            terms = [t.strip() for t in raw.split(",") if t.strip()]
+        values = request.query_params.getlist(self.ordering_param)
+        raw = ",".join(values)
+        if values:
+            terms = raw.split(",")  # as the schema's enum: no blanks, no empty terms
             allowed = {name for name, _label in self.get_valid_fields(queryset, view, {"request": request})}
-            bad = [t for t in terms if t.lstrip("-") not in allowed]
-            if bad or not terms:
+            bad = [t for t in terms if t.removeprefix("-") not in allowed]
+            if bad:
                 raise ValidationError(
                     {
                         self.ordering_param: [
@@ -134,6 +183,16 @@ class InitiativeFilter(filters.FilterSet):
         return queryset.filter(Exists(through))
 
 
+class EvidenceFilter(filters.FilterSet):
+    # An id, not a choice among all initiatives: an id outside your banks (or none) finds nothing, not a 400.
+    initiative = IdFilter(field_name="initiative_id", label=_("Initiative id"))
+    kind = filters.ChoiceFilter(choices=EvidenceKind.choices)
+
+    class Meta:
+        model = Evidence
+        fields = ["initiative", "kind"]
+
+
 class KPIFilter(filters.FilterSet):
     initiative = IdFilter(field_name="initiative_id", label=_("Initiative id"))
     cost_driver = filters.ChoiceFilter(choices=CostDriver.choices)
@@ -141,6 +200,21 @@ class KPIFilter(filters.FilterSet):
     class Meta:
         model = KPI
         fields = ["initiative", "cost_driver"]
+
+
+class KPIObservationFilter(filters.FilterSet):
+    kpi = IdFilter(field_name="kpi_id", label=_("KPI id"))
+    initiative = IdFilter(field_name="kpi__initiative_id", label=_("Initiative id"))
+    observed_since = filters.DateFilter(
+        field_name="observed_on", lookup_expr="gte", label=_("Observed on or after (YYYY-MM-DD)")
+    )
+    observed_until = filters.DateFilter(
+        field_name="observed_on", lookup_expr="lte", label=_("Observed on or before (YYYY-MM-DD)")
+    )
+
+    class Meta:
+        model = KPIObservation
+        fields = ["kpi", "initiative", "observed_since", "observed_until"]
 
 
 class TechPartnerFilter(filters.FilterSet):

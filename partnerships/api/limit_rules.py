@@ -13,7 +13,7 @@ from rest_framework import viewsets
 from ..choices import LimitKind
 from ..models import LimitRule
 from ..tenancy import bank_ids_for
-from .filters import IdFilter, StrictBooleanFilter, StrictOrderingFilter
+from .filters import ApiFilterBackend, IdFilter, StrictBooleanFilter, StrictOrderingFilter
 from .limits import LimitRuleSerializer
 from .views import ApiViewMixin
 
@@ -43,7 +43,7 @@ class LimitRuleFilter(filters.FilterSet):
 )
 class LimitRuleViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = LimitRuleSerializer
-    filter_backends = [filters.DjangoFilterBackend, StrictOrderingFilter]
+    filter_backends = [ApiFilterBackend, StrictOrderingFilter]
     filterset_class = LimitRuleFilter
     ordering_fields = ["key", "version", "valid_from", "id"]
     ordering = ["key", "-version"]

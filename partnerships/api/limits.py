@@ -25,13 +25,14 @@ from ..choices import BankType, LendingProduct, LimitKind, LimitStatus
 from ..models import LimitRule, TechPartner
 from ..services.limits import limit_utilisation
 
-_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+PERIOD_PATTERN = r"^(19|[2-9][0-9])[0-9]{2}-(0[1-9]|1[0-2])$"  # YYYY-MM, from 1900
+_MONTH = re.compile(PERIOD_PATTERN)
 
 
 # --- a bank's utilisation ------------------------------------------------------------------------------------
 class BankFigureSerializer(serializers.Serializer):
     value = serializers.CharField(
-        allow_null=True, help_text=_("万元, as a decimal string; null when not usable.")
+        allow_null=True, help_text=_("10k CNY, as a decimal string; null when not usable.")
     )
     period_end = serializers.DateField(allow_null=True)
     problem = serializers.ChoiceField(
@@ -75,7 +76,9 @@ class LimitRowSerializer(serializers.Serializer):
     warning_percent = serializers.CharField(
         help_text=_("The early-warning level that applies, in per cent of the threshold.")
     )
-    figures = serializers.DictField(help_text=_("The figures the value rests on (万元 as decimal strings)."))
+    figures = serializers.DictField(
+        help_text=_("The figures the value rests on (10k CNY, as decimal strings).")
+    )
     missing = serializers.ListField(
         child=serializers.CharField(), help_text=_("What an unknown limit lacks.")
     )
@@ -101,17 +104,20 @@ class BankLimitsSerializer(serializers.Serializer):
 
 
 LIMITS_PARAMETERS = [
+    # The bounds _query enforces, stated (a filter given no value is refused, as the list filters are).
     OpenApiParameter(
         "partner",
-        OpenApiTypes.STR,
+        {"type": "string", "minLength": 1, "maxLength": 64},
         description=_("A partner key: its own rows and its related-party group's."),
     ),
     OpenApiParameter(
-        "group", OpenApiTypes.STR, description=_("A related-party group: its rows and its partners'.")
+        "group",
+        {"type": "string", "minLength": 1, "maxLength": 100},
+        description=_("A related-party group: its rows and its partners'."),
     ),
     OpenApiParameter(
         "period",
-        OpenApiTypes.STR,
+        {"type": "string", "pattern": PERIOD_PATTERN},
         description=_("The month to check, YYYY-MM (default: the latest month with exposure up to today)."),
     ),
 ]
@@ -135,21 +141,23 @@ def _query(request) -> dict:
     errors: dict[str, list[str]] = {}
     out: dict = {}
     period = params.get("period")
-    if period:
-        match = _MONTH.match(period.strip())
-        if not match or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 1900:
+    if period is not None:
+        if not _MONTH.fullmatch(period):  # fullmatch: "$" alone would let a trailing newline through
             errors["period"] = [str(_("Give a month as YYYY-MM, for example 2025-06."))]
         else:
-            out["period"] = datetime.date(int(match.group(1)), int(match.group(2)), 1)
+            year, month = period.split("-")
+            out["period"] = datetime.date(int(year), int(month), 1)
     partner = params.get("partner")
-    if partner:
-        if len(partner) > 64 or not TechPartner.objects.filter(key=partner).exists():
+    if partner is not None:
+        if not partner or len(partner) > 64 or not TechPartner.objects.filter(key=partner).exists():
             errors["partner"] = [str(_("No partner has this key."))]
         else:
             out["partner"] = partner
     group = params.get("group")
-    if group:
-        if len(group) > 100:
+    if group is not None:
+        if not group:
+            errors["group"] = [str(_("This field may not be blank."))]
+        elif len(group) > 100:
             errors["group"] = [str(_("At most 100 characters."))]
         else:
             out["group"] = group

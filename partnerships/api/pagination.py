@@ -17,16 +17,38 @@ MAX_PAGE_SIZE = 200
 MODES = ("page", "cursor")
 
 
-class PageNumberPaging(PageNumberPagination):
+class StrictPageSizeMixin:
+    """``page_size`` as the schema states it (an integer from 1 to 200), or a 400 naming the parameter.
+
+    DRF quietly clamps 201 to 200 and ignores 0 or "x"; a client would then get pages of a size it did not ask
+    for, and the server would accept what the schema refuses.
+    """
+
     page_size_query_param = "page_size"
     page_size_query_description = _("Number of results per page (at most 200).")
     max_page_size = MAX_PAGE_SIZE
 
+    def get_page_size(self, request):
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        size = int(raw) if raw.isascii() and raw.isdigit() else 0
+        if not 1 <= size <= self.max_page_size:
+            raise ValidationError(
+                {
+                    self.page_size_query_param: [
+                        _("Give a whole number from 1 to %(max)s.") % {"max": self.max_page_size}
+                    ]
+                }
+            )
+        return size
 
-class CursorPaging(CursorPagination):
-    page_size_query_param = "page_size"
-    page_size_query_description = _("Number of results per page (at most 200).")
-    max_page_size = MAX_PAGE_SIZE
+
+class PageNumberPaging(StrictPageSizeMixin, PageNumberPagination):
+    pass
+
+
+class CursorPaging(StrictPageSizeMixin, CursorPagination):
     ordering = ("-id",)
 
     def get_ordering(self, request, queryset, view):
@@ -57,8 +79,8 @@ class ApiPagination(BasePagination):
         self.impl: BasePagination | None = None
 
     def _choose(self, request) -> BasePagination:
-        mode = request.query_params.get(self.mode_query_param) or ""
-        if mode and mode not in MODES:
+        mode = request.query_params.get(self.mode_query_param)
+        if mode is not None and mode not in MODES:  # "" too: the schema's enum has no empty value
             raise ValidationError({self.mode_query_param: [_("Choose “page” or “cursor”.")]})
         if mode == "cursor" or (not mode and CursorPaging.cursor_query_param in request.query_params):
             return CursorPaging()
@@ -81,8 +103,9 @@ class ApiPagination(BasePagination):
                     "description": str(_("Total number of results (numbered pages only).")),
                     "example": 123,
                 },
-                "next": {"type": "string", "nullable": True, "format": "uri"},
-                "previous": {"type": "string", "nullable": True, "format": "uri"},
+                # JSON Schema's null type: the schema is OpenAPI 3.1 (SPECTACULAR_SETTINGS["OAS_VERSION"]).
+                "next": {"type": ["string", "null"], "format": "uri"},
+                "previous": {"type": ["string", "null"], "format": "uri"},
                 "results": schema,
             },
         }

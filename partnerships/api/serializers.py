@@ -374,8 +374,8 @@ class InitiativeSerializer(InputNamesMixin, serializers.ModelSerializer):
     credit_route_agency = AgencyKeyField(
         required=False,
         help_text=_(
-            "断直连: key of the licensed credit-reporting agency the credit-related data passes through; "
-            "null for none."
+            "Credit routing (the direct-connection cut-off): key of the licensed credit-reporting agency the "
+            "credit-related data passes through; null for none."
         ),
     )
     impact_assessment_on = serializers.DateField(
@@ -437,11 +437,19 @@ class InitiativeSerializer(InputNamesMixin, serializers.ModelSerializer):
 class KPIObservationSerializer(serializers.ModelSerializer):
     class Meta:
         model = KPIObservation
-        fields = ["observed_on", "value", "note"]
+        fields = ["id", "observed_on", "value", "note"]
         read_only_fields = fields
 
 
-class KPISerializer(serializers.ModelSerializer):
+class KPISerializer(InputNamesMixin, serializers.ModelSerializer):
+    """A KPI with its observations (written at kpi-observations/); writes go to the KPI services."""
+
+    initiative = serializers.IntegerField(
+        source="initiative_id",
+        min_value=1,
+        max_value=MAX_ID,
+        help_text=_("Id of an initiative of one of your banks (analyst role to write)."),
+    )
     observations = KPIObservationSerializer(many=True, read_only=True, help_text=_("Newest first."))
 
     class Meta:
@@ -459,12 +467,38 @@ class KPISerializer(serializers.ModelSerializer):
             "weight",
             "observations",
         ]
-        read_only_fields = fields
+        read_only_fields = ["id", "observations"]
+        # Uniqueness of (initiative, name) is the service's to check, with a message on "name".
+        validators = []
+
+
+class KPIObservationRecordSerializer(InputNamesMixin, serializers.ModelSerializer):
+    """One observation of a KPI, as the kpi-observations/ resource reads and writes it (through the services)."""
+
+    kpi = serializers.IntegerField(
+        source="kpi_id",
+        min_value=1,
+        max_value=MAX_ID,
+        help_text=_("Id of a KPI of one of your banks' initiatives; an observation stays with its KPI."),
+    )
+    initiative = serializers.IntegerField(source="kpi.initiative_id", read_only=True)
+
+    class Meta:
+        model = KPIObservation
+        fields = ["id", "kpi", "initiative", "observed_on", "value", "note"]
+        read_only_fields = ["id", "initiative"]
+        # One observation a date per KPI is the service's to check, with a message on "observed_on".
+        validators = []
 
 
 # --- Evidence ------------------------------------------------------------------------------------------
 class EvidenceSerializer(serializers.ModelSerializer):
     uploaded_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    # Declared, not derived: a read-only model field loses allow_blank, and the schema would then promise a URI
+    # where a file's evidence answers "".
+    url = serializers.URLField(
+        read_only=True, allow_blank=True, label=_("Link"), help_text=_("The link; empty for a file.")
+    )
     download = serializers.SerializerMethodField(
         help_text=_("For file evidence: the address to download it (signed-in members of the bank only).")
     )
@@ -495,8 +529,42 @@ class EvidenceSerializer(serializers.ModelSerializer):
         return request.build_absolute_uri(view.reverse_action("download", args=[obj.pk]))
 
 
+# Evidence writes. Lengths, the link's form and the file's size and type are the service's to check (the model's
+# validators, run by partnerships.services.evidence), so the API says exactly what the admin says.
+class EvidenceLinkCreateSerializer(serializers.Serializer):
+    initiative = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, help_text=_("Id of an initiative of one of your banks.")
+    )
+    url = serializers.CharField(help_text=_("The link: an http(s) address, up to 500 characters."))
+    note = serializers.CharField(
+        required=False, allow_blank=True, help_text=_("What the evidence shows, up to 300 characters.")
+    )
+
+
+class EvidenceUploadSerializer(serializers.Serializer):
+    initiative = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, help_text=_("Id of an initiative of one of your banks.")
+    )
+    file = serializers.FileField(
+        help_text=_(
+            "The file: pdf, png, jpg, jpeg, xlsx, docx, pptx, csv or txt, 10 MB at most by default; its content "
+            "must match its extension."
+        )
+    )
+    note = serializers.CharField(
+        required=False, allow_blank=True, help_text=_("What the evidence shows, up to 300 characters.")
+    )
+
+
+class EvidenceChangeSerializer(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, help_text=_("Up to 300 characters."))
+    url = serializers.CharField(
+        required=False, help_text=_("A link evidence's new address; a file evidence has none.")
+    )
+
+
 # --- Due diligence -------------------------------------------------------------------------------------
-@extend_schema_field({"type": "object", "additionalProperties": {"nullable": True}})
+@extend_schema_field({"type": "object", "additionalProperties": {}})
 class AnswersField(serializers.JSONField):
     """The questionnaire's answers: a mapping of question to answer (checked by the service)."""
 

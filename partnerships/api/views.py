@@ -10,8 +10,8 @@ from __future__ import annotations
 from django.db import transaction
 from django.db.models import Prefetch
 from django.utils.decorators import method_decorator
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -21,6 +21,9 @@ from rest_framework.generics import get_object_or_404
 from rest_framework.permissions import SAFE_METHODS, IsAuthenticated
 from rest_framework.response import Response
 
+from config.api_errors import error_response
+
+from ..choices import EvidenceKind
 from ..downloads import evidence_response
 from ..models import (
     KPI,
@@ -36,27 +39,44 @@ from ..models import (
     ScenarioType,
     TechPartner,
 )
-from ..services.evidence import evidence_open
+from ..services.evidence import evidence_create, evidence_delete, evidence_open, evidence_update
 from ..services.exposure import bank_profile_update
 from ..services.initiatives import initiative_create, initiative_delete, initiative_update
+from ..services.kpis import (
+    kpi_create,
+    kpi_delete,
+    kpi_update,
+    observation_create,
+    observation_delete,
+    observation_update,
+)
 from ..services.partners import due_diligence_create, due_diligence_update
 from ..tenancy import scope_queryset
 from .filters import (
+    ApiFilterBackend,
     ApiSearchFilter,
     DueDiligenceFilter,
+    EvidenceFilter,
     InitiativeFilter,
     KPIFilter,
+    KPIObservationFilter,
     StrictOrderingFilter,
     TechPartnerFilter,
 )
+from .idempotency import idempotent
 from .limits import bank_limits, bank_limits_schema
+from .parsers import JSONParser, MultiPartParser
 from .permissions import BankRolePermission
 from .readers import InitiativeReader
 from .serializers import (
     BankProfileSerializer,
     BankSerializer,
+    EvidenceChangeSerializer,
+    EvidenceLinkCreateSerializer,
     EvidenceSerializer,
+    EvidenceUploadSerializer,
     InitiativeSerializer,
+    KPIObservationRecordSerializer,
     KPISerializer,
     PartnerDueDiligenceSerializer,
     PillarSerializer,
@@ -212,7 +232,7 @@ class BankViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
 class TechPartnerViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = TechPartnerSerializer
     lookup_field = "key"
-    filter_backends = [DjangoFilterBackend, ApiSearchFilter, StrictOrderingFilter]
+    filter_backends = [ApiFilterBackend, ApiSearchFilter, StrictOrderingFilter]
     filterset_class = TechPartnerFilter
     search_fields = ["key", "name_zh_hans", "name_en", "ticker"]
     ordering_fields = ["key", "id"]
@@ -244,7 +264,7 @@ class InitiativeViewSet(ApiViewMixin, viewsets.ModelViewSet):
     """Initiatives of your banks. Reads need the viewer role, writes the analyst role in the initiative's bank."""
 
     serializer_class = InitiativeSerializer
-    filter_backends = [DjangoFilterBackend, ApiSearchFilter, StrictOrderingFilter]
+    filter_backends = [ApiFilterBackend, ApiSearchFilter, StrictOrderingFilter]
     filterset_class = InitiativeFilter
     search_fields = INITIATIVE_SEARCH_FIELDS
     ordering_fields = ["updated_at", "title", "code", "created_at", "id"]
@@ -279,6 +299,7 @@ class InitiativeViewSet(ApiViewMixin, viewsets.ModelViewSet):
     def _reloaded(self, initiative: Initiative) -> Initiative:
         return self.get_queryset().get(pk=initiative.pk)
 
+    @idempotent
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -302,25 +323,156 @@ class InitiativeViewSet(ApiViewMixin, viewsets.ModelViewSet):
         initiative_delete(user=self.request.user, initiative=instance)
 
 
+_KPI_WRITE = _(
+    "Analyst role in the initiative's bank. The rules are the admin's: a name unique within the initiative, a "
+    "target other than the baseline, a positive weight, a target date after the baseline date. A refused request "
+    "answers 400 with the messages by field and writes nothing."
+)
+
+
 @extend_schema_view(
     list=extend_schema(
         summary=_("KPIs of your banks' initiatives"),
         description=_(
-            "Each with its baseline, target and observations (newest first). Recorded in the admin."
+            "Each with its baseline, target and observations (newest first). Observations are written at "
+            "/api/v1/kpi-observations/."
         ),
     ),
     retrieve=extend_schema(summary=_("A KPI with its observations")),
+    create=extend_schema(
+        summary=_("Record a KPI of an initiative"),
+        description=_KPI_WRITE,
+        responses={201: KPISerializer},
+    ),
+    update=extend_schema(
+        summary=_("Replace a KPI"),
+        description=format_lazy(
+            "{} {}",
+            _KPI_WRITE,
+            _("Optional fields left out keep their values; naming another initiative moves the KPI there."),
+        ),
+    ),
+    partial_update=extend_schema(summary=_("Change some fields of a KPI"), description=_KPI_WRITE),
+    destroy=extend_schema(
+        summary=_("Delete a KPI"),
+        description=_("With its observations. Analyst role in the initiative's bank."),
+        responses={204: None},
+    ),
 )
-class KPIViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
+class KPIViewSet(ApiViewMixin, viewsets.ModelViewSet):
     serializer_class = KPISerializer
-    filter_backends = [DjangoFilterBackend, StrictOrderingFilter]
+    parser_classes = [JSONParser]  # JSON bodies only
+    filter_backends = [ApiFilterBackend, StrictOrderingFilter]
     filterset_class = KPIFilter
     ordering_fields = ["id", "name"]
     ordering = ["id"]
 
     def base_queryset(self):
         observations = KPIObservation.objects.order_by("-observed_on")
-        return KPI.objects.prefetch_related(Prefetch("observations", queryset=observations))
+        return KPI.objects.select_related("initiative").prefetch_related(
+            Prefetch("observations", queryset=observations)
+        )
+
+    def _reloaded(self, kpi: KPI) -> KPI:
+        return self.get_queryset().get(pk=kpi.pk)
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        kpi = kpi_create(user=request.user, initiative=data.pop("initiative"), data=data)
+        headers = {"Location": self.reverse_action("detail", args=[kpi.pk])}
+        return Response(
+            self.get_serializer(self._reloaded(kpi)).data, status=status.HTTP_201_CREATED, headers=headers
+        )
+
+    def update(self, request, *args, **kwargs):
+        partial = kwargs.pop("partial", False)
+        instance = self.get_object()
+        serializer = self.get_serializer(instance, data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        kpi = kpi_update(user=request.user, kpi=instance, data=dict(serializer.validated_data))
+        return Response(self.get_serializer(self._reloaded(kpi)).data)
+
+    def perform_destroy(self, instance):
+        kpi_delete(user=self.request.user, kpi=instance)
+
+
+_OBSERVATION_WRITE = _(
+    "Analyst role in the bank of the KPI's initiative; one observation a date per KPI. A refused request "
+    "answers 400 with the messages by field and writes nothing."
+)
+_STAYS = _("An observation stays with its KPI: a different kpi answers 400.")
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary=_("Observations of your banks' KPIs"),
+        description=_(
+            "A flat resource: each observation names its KPI (and, read-only, the KPI's initiative). Filter by "
+            "kpi, initiative and date (observed_since, observed_until, inclusive); newest first."
+        ),
+    ),
+    retrieve=extend_schema(summary=_("A KPI observation")),
+    create=extend_schema(
+        summary=_("Record a KPI's value on a date"),
+        description=_OBSERVATION_WRITE,
+        responses={201: KPIObservationRecordSerializer},
+    ),
+    update=extend_schema(
+        summary=_("Replace an observation's date, value and note"),
+        description=format_lazy("{} {}", _OBSERVATION_WRITE, _STAYS),
+    ),
+    partial_update=extend_schema(
+        summary=_("Change an observation"),
+        description=format_lazy("{} {}", _OBSERVATION_WRITE, _STAYS),
+    ),
+    destroy=extend_schema(
+        summary=_("Delete an observation"),
+        description=_("Analyst role in the bank of the KPI's initiative."),
+        responses={204: None},
+    ),
+)
+class KPIObservationViewSet(ApiViewMixin, viewsets.ModelViewSet):
+    serializer_class = KPIObservationRecordSerializer
+    parser_classes = [JSONParser]  # JSON bodies only
+    filter_backends = [ApiFilterBackend, StrictOrderingFilter]
+    filterset_class = KPIObservationFilter
+    ordering_fields = ["observed_on", "id"]
+    ordering = ["-observed_on"]
+
+    def base_queryset(self):
+        return KPIObservation.objects.select_related("kpi__initiative")
+
+    def _reloaded(self, observation: KPIObservation) -> KPIObservation:
+        return self.get_queryset().get(pk=observation.pk)
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        observation = observation_create(user=request.user, kpi=data.pop("kpi"), data=data)
+        headers = {"Location": self.reverse_action("detail", args=[observation.pk])}
+        data = self.get_serializer(self._reloaded(observation)).data
+        return Response(data, status=status.HTTP_201_CREATED, headers=headers)
+
+    def update(self, request, *args, **kwargs):
+        partial = kwargs.pop("partial", False)
+        instance = self.get_object()
+        serializer = self.get_serializer(instance, data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        observation = observation_update(user=request.user, observation=instance, data=data)
+        return Response(self.get_serializer(self._reloaded(observation)).data)
+
+    def perform_destroy(self, instance):
+        observation_delete(user=self.request.user, observation=instance)
+
+
+_EVIDENCE_RULES = _(
+    "Analyst role in the initiative's bank. The checks are the admin's; a refused request answers 400 with the "
+    "messages by field and stores nothing."
+)
 
 
 @extend_schema_view(
@@ -329,16 +481,97 @@ class KPIViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
         description=_("Files and links behind the ratings; a file is read through its download address."),
     ),
     retrieve=extend_schema(summary=_("A piece of evidence")),
+    create=extend_schema(
+        summary=_("Record a link as evidence"),
+        description=format_lazy(
+            "{} {}",
+            _("A link (JSON). To record a file, POST it to /api/v1/evidence/upload/ instead."),
+            _EVIDENCE_RULES,
+        ),
+        request=EvidenceLinkCreateSerializer,
+        responses={201: EvidenceSerializer},
+    ),
+    partial_update=extend_schema(
+        summary=_("Change a piece of evidence's note or link"),
+        description=format_lazy(
+            "{} {}",
+            _(
+                "The note, and a link's address. A stored file is never replaced (record new evidence "
+                "instead), and evidence does not move between initiatives."
+            ),
+            _EVIDENCE_RULES,
+        ),
+        request=EvidenceChangeSerializer,
+        responses={200: EvidenceSerializer},
+    ),
+    destroy=extend_schema(
+        summary=_("Delete a piece of evidence"),
+        description=_("The record, and its stored file once the deletion is committed. Analyst role."),
+        responses={204: None},
+    ),
 )
-class EvidenceViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
+class EvidenceViewSet(
+    ApiViewMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Evidence: link by JSON, file by multipart upload, PATCH of its metadata (no PUT), delete, download."""
+
     serializer_class = EvidenceSerializer
-    filter_backends = [DjangoFilterBackend, StrictOrderingFilter]
-    filterset_fields = ["initiative", "kind"]
+    parser_classes = [JSONParser]  # JSON bodies only; the upload action alone takes multipart
+    filter_backends = [ApiFilterBackend, StrictOrderingFilter]
+    filterset_class = EvidenceFilter
     ordering_fields = ["id", "created_at"]
     ordering = ["-id"]
 
     def base_queryset(self):
-        return Evidence.objects.select_related("uploaded_by")
+        return Evidence.objects.select_related("uploaded_by", "initiative")
+
+    def _created(self, request, data: dict) -> Response:
+        evidence = evidence_create(user=request.user, initiative=data.pop("initiative"), data=data)
+        evidence = self.get_queryset().get(pk=evidence.pk)
+        headers = {"Location": self.reverse_action("detail", args=[evidence.pk])}
+        return Response(self.get_serializer(evidence).data, status=status.HTTP_201_CREATED, headers=headers)
+
+    def create(self, request, *args, **kwargs):
+        serializer = EvidenceLinkCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return self._created(request, {**serializer.validated_data, "kind": EvidenceKind.LINK})
+
+    @extend_schema(
+        summary=_("Upload a file as evidence"),
+        description=format_lazy(
+            "{} {}",
+            _(
+                "multipart/form-data with the file and its fields. The file's size and type are checked as in "
+                "the admin: the allowed extensions, the content matching the extension, the size limit (a "
+                "larger file answers 400 on the field file; a request body beyond the upload limit answers 413)."
+            ),
+            _EVIDENCE_RULES,
+        ),
+        request={"multipart/form-data": EvidenceUploadSerializer},
+        responses={
+            201: EvidenceSerializer,
+            415: error_response(415, _("Send multipart/form-data: the file and its fields.")),
+        },
+    )
+    @action(detail=False, methods=["post"], parser_classes=[MultiPartParser], filter_backends=[])
+    def upload(self, request):
+        serializer = EvidenceUploadSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return self._created(request, {**serializer.validated_data, "kind": EvidenceKind.FILE})
+
+    def partial_update(self, request, *args, **kwargs):
+        instance = self.get_object()
+        serializer = EvidenceChangeSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        evidence_update(user=request.user, evidence=instance, data=dict(serializer.validated_data))
+        return Response(self.get_serializer(self.get_queryset().get(pk=instance.pk)).data)
+
+    def perform_destroy(self, instance):
+        evidence_delete(user=self.request.user, evidence=instance)
 
     @extend_schema(
         summary=_("Download an evidence file"),
@@ -346,7 +579,11 @@ class EvidenceViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
             "The file as it was uploaded, as an attachment; 404 for a link, for another bank's evidence and for "
             "a file missing from storage."
         ),
-        responses={(200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY)},
+        # Bytes in any media type (the file's own): octet-stream first, which client generators read as bytes.
+        responses={
+            (200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY),
+            (200, "*/*"): OpenApiResponse(OpenApiTypes.BINARY),
+        },
     )
     @action(detail=True, methods=["get"], filter_backends=[])
     def download(self, request, pk=None):
@@ -375,7 +612,7 @@ class PartnerDueDiligenceViewSet(
     viewsets.GenericViewSet,
 ):
     serializer_class = PartnerDueDiligenceSerializer
-    filter_backends = [DjangoFilterBackend, StrictOrderingFilter]
+    filter_backends = [ApiFilterBackend, StrictOrderingFilter]
     filterset_class = DueDiligenceFilter
     ordering_fields = ["id", "performed_on", "next_due"]
     ordering = ["-performed_on", "-id"]

@@ -5,10 +5,13 @@ from ..signon.models import DirectoryAccount, GroupMapping, MappedMembership, Se
 from .bank import Bank, Membership
 from .evidence import Evidence
 from .exposure import BankPeriodFigures, LimitBreach, LimitRule, PartnerExposure
+from .idempotency import IdempotencyRecord
 from .initiative import Initiative, InitiativeDataCategory, InitiativePartner
 from .kpi import KPI, KPIObservation
+from .lifecycle import MonitoringEvent, PartnershipContract, ReassessmentPolicy, ReassessmentReminder
 from .partner import PartnerDueDiligence, PartnerLicence, PartnerMetric, TechPartner
 from .taxonomy import Pillar, ScenarioType
+from .webhooks import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "KPI",
@@ -17,6 +20,7 @@ __all__ = [
     "DirectoryAccount",
     "Evidence",
     "GroupMapping",
+    "IdempotencyRecord",
     "Initiative",
     "InitiativeDataCategory",
     "InitiativePartner",
@@ -25,13 +29,19 @@ __all__ = [
     "LimitRule",
     "MappedMembership",
     "Membership",
+    "MonitoringEvent",
     "PartnerDueDiligence",
     "PartnerExposure",
     "PartnerLicence",
     "PartnerMetric",
+    "PartnershipContract",
     "Pillar",
+    "ReassessmentPolicy",
+    "ReassessmentReminder",
     "ScenarioType",
     "SecondFactor",
     "SignOnEvent",
     "TechPartner",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

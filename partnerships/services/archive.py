@@ -135,9 +135,12 @@ from ..models import (
     LimitBreach,
     LimitRule,
     Membership,
+    MonitoringEvent,
     PartnerDueDiligence,
     PartnerExposure,
+    PartnershipContract,
     Pillar,
+    ReassessmentPolicy,
     ScenarioType,
     TechPartner,
 )
@@ -313,6 +316,10 @@ def _partnerships_part() -> ArchivePart:
         # Only the bank's own limits: the regulator's (no bank) are reference data, named by key and version.
         ModelSpec(LimitRule, lambda bank: LimitRule.objects.filter(bank_id=bank.pk)),
         ModelSpec(LimitBreach, for_bank(LimitBreach)),
+        # The partnership lifecycle (issue 14, docs/lifecycle.md).
+        ModelSpec(ReassessmentPolicy, for_bank(ReassessmentPolicy)),
+        ModelSpec(PartnershipContract, for_bank(PartnershipContract)),
+        ModelSpec(MonitoringEvent, for_bank(MonitoringEvent)),
     ]
     references = [
         ReferenceKind(
@@ -351,6 +358,9 @@ def _partnerships_part() -> ArchivePart:
         ),
     ]
     not_carried = {
+        "partnerships.ReassessmentReminder": (
+            "the log of the weekly re-assessment reminders the source installation sent; the target sends its own"
+        ),
         # Sign-on (partnerships.signon): the source installation's own directory and identity-provider set-up.
         "partnerships.GroupMapping": (
             "a directory or identity-provider group of the source installation; map the target's own groups there"
@@ -360,6 +370,13 @@ def _partnerships_part() -> ArchivePart:
             "as given by hand in the target, where a sign-in never changes or removes it"
         ),
         "partnerships.SignOnEvent": "the source installation's sign-in audit, not the bank's data",
+        # Webhooks: an endpoint holds a signing secret, which never leaves the installation in an archive; its
+        # managers register the endpoints again in the target (a new secret each). The delivery log is the source's.
+        "partnerships.WebhookEndpoint": (
+            "an integrator's address with its signing secret, which an archive never carries; register it again in "
+            "the target, which gives it a new secret"
+        ),
+        "partnerships.WebhookDelivery": "the source installation's log of events sent to the bank's endpoints",
     }
     return ArchivePart(specs=specs, references=references, not_carried=not_carried)
 

@@ -170,6 +170,8 @@ def _observation_plan(user, observation: KPIObservation, data: dict[str, Any]) -
             errors.add("kpi", _("You need the analyst role in this initiative's bank."))
         else:
             observation.kpi = kpi
+    elif "kpi" in data and _pk(data["kpi"]) != observation.kpi_id:
+        errors.add("kpi", _("An observation stays with its KPI; record a new one on the other KPI."))
     _apply(observation, data, OBSERVATION_FIELDS, errors)
     if observation.kpi_id:
         _full_clean(errors, observation, unique=("kpi", "observed_on"), message=_(_DATE_TAKEN))
@@ -205,7 +207,7 @@ def observation_update(*, user, observation: KPIObservation | int, data: dict[st
     with transaction.atomic():
         current = _locked_observation(observation)
         require_bank_role(user, current.kpi.initiative.bank_id, min_role=WRITE_ROLE)
-        current = _observation_plan(user, current, {k: v for k, v in data.items() if k != "kpi"})
+        current = _observation_plan(user, current, dict(data))
         return _save(current, "observed_on", _(_DATE_TAKEN))
 
 

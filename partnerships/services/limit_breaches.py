@@ -34,11 +34,13 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from ..choices import WebhookEventType
 from ..limit_rules import BANK, BREACH, UNKNOWN
 from ..limit_text import describe_limit
 from ..models import Bank, InitiativePartner, LimitBreach, TechPartner
 from ..signals import limit_breaches_changed
 from .limits import BankLimits, limit_utilisation
+from .webhooks import webhook_event_emit
 
 logger = logging.getLogger(__name__)
 NOTIFY_ROLE = "manager"
@@ -114,6 +116,7 @@ def _check_bank(result: BankLimits, outcome: CheckOutcome) -> None:
                 )
                 opened.append(breach.pk)
                 partner_ids.update(row["partner_ids"])
+                limit_breached_emit(breach)  # webhooks, in this transaction (docs/webhooks.md)
             elif existing.period_end != result.month_end or existing.detail != detail:
                 existing.period_end = result.month_end
                 existing.value_percent = _stored_value(row["value_percent"])
@@ -146,6 +149,24 @@ def _check_bank(result: BankLimits, outcome: CheckOutcome) -> None:
                 outcome.rescored[result.bank_id] = initiative_ids
         outcome.opened.extend(opened)
         outcome.resolved.extend(resolved)
+
+
+def limit_breached_emit(breach: LimitBreach) -> None:
+    """``limit.breached`` for a newly opened breach, to the bank's webhook endpoints."""
+    rule = breach.rule
+    webhook_event_emit(
+        bank_id=breach.bank_id,
+        event_type=WebhookEventType.LIMIT_BREACHED,
+        data={
+            "breach": breach.pk,
+            "limit": {"id": rule.pk, "key": rule.key, "version": rule.version, "kind": rule.kind},
+            "subject": breach.subject,
+            "period_end": breach.period_end,
+            "value_percent": breach.value_percent,
+            "threshold_percent": breach.threshold_percent,
+            "detected_at": breach.detected_at,
+        },
+    )
 
 
 def breach_recipients(bank_id: int) -> list[str]:

@@ -346,7 +346,7 @@ RATINGS_SCHEMA = {
                 "required": ["criterion"],
                 "properties": {
                     "criterion": {"type": "string", "description": "criterion key"},
-                    "value": {"type": "number", "nullable": True},
+                    "value": {"type": ["number", "null"]},
                     "rationale": {"type": "string"},
                 },
             },
@@ -354,7 +354,7 @@ RATINGS_SCHEMA = {
         {
             "type": "object",
             "description": "{criterion key: rating or null}",
-            "additionalProperties": {"type": "number", "nullable": True},
+            "additionalProperties": {"type": ["number", "null"]},
         },
     ]
 }
@@ -557,6 +557,23 @@ class TierChangeSerializer(serializers.Serializer):
     )
 
 
+class TierCapReasonSerializer(serializers.Serializer):
+    kind = serializers.CharField(help_text="Always monitoring_event.")
+    event_kind = serializers.CharField(help_text="The monitoring event's kind (incident, data_breach, …).")
+    severity = serializers.CharField()
+    occurred_on = serializers.DateField()
+    status = serializers.CharField()
+
+
+class TierCapSerializer(serializers.Serializer):
+    cap = serializers.ChoiceField(choices=Tier.choices, help_text="The worst tier allowed until re-assessed.")
+    tier = serializers.ChoiceField(choices=Tier.choices, help_text="The tier the ratings alone give.")
+    capped = serializers.ChoiceField(choices=Tier.choices, help_text="The tier shown: the worse of the two.")
+    reasons = TierCapReasonSerializer(
+        many=True, help_text="The severe events recorded since the last approval."
+    )
+
+
 class PreviewResultSerializer(serializers.Serializer):
     rubric_version = PreviewVersionSerializer()
     initiative = serializers.IntegerField(allow_null=True)
@@ -572,6 +589,13 @@ class PreviewResultSerializer(serializers.Serializer):
     tier_changes = TierChangeSerializer(
         many=True,
         help_text=_("Per criterion, in the breakdown's order: what single change would move the tier."),
+    )
+    tier_cap = TierCapSerializer(
+        allow_null=True,
+        help_text=(
+            "For an initiative with a high or critical monitoring event recorded since its last approved "
+            "assessment: the tier is capped until it is re-assessed (docs/lifecycle.md); null otherwise."
+        ),
     )
 
 

@@ -13,7 +13,6 @@ from django.db.models.functions import Coalesce
 from django.http import HttpResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
@@ -25,7 +24,8 @@ from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from config.api_errors import errors
-from partnerships.api.filters import StrictOrderingFilter
+from partnerships.api.filters import ApiFilterBackend, StrictOrderingFilter
+from partnerships.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, IDEMPOTENCY_RESPONSES, idempotent
 from partnerships.api.readers import InitiativeReader, Nested
 from partnerships.api.views import ApiViewMixin, InitiativeViewSet, ThrottleRefusalsMixin
 from partnerships.models import Initiative
@@ -134,7 +134,8 @@ _WRITE_ERRORS = errors(400, 409)
     create=extend_schema(
         summary=_("Record an initiative"),
         description=_("Needs the analyst role in the bank. Partners and scenario types are given by key."),
-        responses={201: SavedInitiativeSerializer, **_WRITE_ERRORS},
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses={201: SavedInitiativeSerializer, **_WRITE_ERRORS, **IDEMPOTENCY_RESPONSES},
     ),
     update=extend_schema(
         summary=_("Replace an initiative"),
@@ -181,9 +182,11 @@ class ScoredInitiativeViewSet(InitiativeChecklistMixin, InitiativeViewSet):
             "Location header to poll. 409 when the pillar has no published rubric."
         ),
         request=ScoreRequestSerializer,
-        responses={202: ScoreJobSerializer, **errors(409)},
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses={202: ScoreJobSerializer, **errors(409), **IDEMPOTENCY_RESPONSES},
     )
     @action(detail=True, methods=["post"], filter_backends=[])
+    @idempotent
     def score(self, request, pk=None):
         initiative = self.get_object()
         serializer = ScoreRequestSerializer(data=request.data, context=self.get_serializer_context())
@@ -222,7 +225,7 @@ class AssessmentViewSet(
     viewsets.GenericViewSet,
 ):
     serializer_class = AssessmentSerializer
-    filter_backends = [DjangoFilterBackend, StrictOrderingFilter]
+    filter_backends = [ApiFilterBackend, StrictOrderingFilter]
     filterset_class = AssessmentFilter
     ordering_fields = ["updated_at", "created_at", "id"]
     ordering = ["-updated_at"]
@@ -387,7 +390,7 @@ class RubricVersionViewSet(
     viewsets.GenericViewSet,
 ):
     serializer_class = RubricVersionSerializer
-    filter_backends = [DjangoFilterBackend]
+    filter_backends = [ApiFilterBackend]
     filterset_class = RubricVersionFilter
 
     def base_queryset(self):
@@ -462,7 +465,7 @@ class CriterionViewSet(
     viewsets.GenericViewSet,
 ):
     serializer_class = CriterionSerializer
-    filter_backends = [DjangoFilterBackend]
+    filter_backends = [ApiFilterBackend]
     filterset_class = CriterionFilter
 
     def base_queryset(self):
@@ -494,7 +497,7 @@ class ScoreJobViewSet(
     viewsets.GenericViewSet,
 ):
     serializer_class = ScoreJobSerializer
-    filter_backends = [DjangoFilterBackend, StrictOrderingFilter]
+    filter_backends = [ApiFilterBackend, StrictOrderingFilter]
     filterset_class = ScoreJobFilter
     ordering_fields = ["created_at"]
     ordering = ["-created_at"]
@@ -525,8 +528,10 @@ class ScoreJobViewSet(
             "names the ids. Answers 202 with the job and a Location header to poll."
         ),
         request=ScoreJobCreateSerializer,
-        responses={202: ScoreJobSerializer},
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses={202: ScoreJobSerializer, **IDEMPOTENCY_RESPONSES},
     )
+    @idempotent
     def create(self, request, *args, **kwargs):
         serializer = ScoreJobCreateSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
@@ -615,7 +620,7 @@ DOWNLOAD_TYPES = {
 class ReportViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = ReportSerializer
     content_negotiation_class = QueryFormatNegotiation
-    filter_backends = [DjangoFilterBackend, StrictOrderingFilter]
+    filter_backends = [ApiFilterBackend, StrictOrderingFilter]
     filterset_class = ReportFilter
     ordering_fields = ["period_start", "created_at", "id"]
     ordering = ["-period_start"]
@@ -648,7 +653,7 @@ class ReportViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMix
     )
     @action(detail=True, methods=["get"], filter_backends=[])
     def download(self, request, pk=None):
-        fmt = request.query_params.get("format") or "csv"
+        fmt = request.query_params.get("format", "csv")  # "" is no format: 400, as the enum says
         if fmt not in DOWNLOAD_TYPES:
             raise serializers.ValidationError({"format": [_("Choose csv or xlsx.")]})
         report = self.get_object()

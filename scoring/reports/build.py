@@ -18,7 +18,11 @@ Payload (``schema_version`` 1), top-level keys:
     ranking {top, bottom} (five each, by current total),
     movers {previous_report {id, period_start, period_end} | null, compared, new, items [{…, previous, current, delta}]},
     failed_gates {count, by_gate [{key, names, count}], items [{…, gates [{key, names, rating, threshold, reason}]}]},
-    stale {days, count, by_reason {never_scored, outdated_rubric, not_rescored}, items},
+    stale {days, count, by_reason {never_scored, outdated_rubric, reassessment_overdue, reassessment_due}, items
+        [{…, reason, next_reassessment_on, days_overdue, last_approved_on, reassessment_state,
+        reassessment_required}]} — by re-assessment due dates (docs/lifecycle.md), most overdue first,
+    monitoring {open_count, overdue_remediations, by_severity, items} — open monitoring events and overdue
+        remediations (``scoring.reports.lifecycle``; absent before issue 14),
     coverage {scenario_types [{key, names, pillar, group, live}], gaps, pillars [{pillar, live_initiatives, scenario_types, covered}], pillar_gaps},
     kpis {by_pillar [{pillar, kpis, counted, mean_attainment}], items [per KPI: baseline, target, latest, attainment …]},
     concentration {participations, partners [{key, names, participations, share}], hhi, level, flagged, threshold, leaders, top3_share},
@@ -50,7 +54,8 @@ from django.db.models import (
 )
 from django.utils import timezone
 
-from partnerships.choices import InitiativeStatus
+from partnerships.choices import InitiativeStatus, ReassessmentState
+from partnerships.lifecycle import DUE_WITHIN_DAYS, reassessment_annotate
 from partnerships.models import KPI, Bank, Initiative, InitiativePartner, KPIObservation, Pillar, ScenarioType
 
 from .. import formulas
@@ -58,6 +63,7 @@ from ..choices import Tier, VersionStatus
 from ..models import Criterion, CurrentScore, Report, RubricVersion
 from ..models.report import ReportStatus
 from .exposure import exposure_section
+from .lifecycle import monitoring_section
 
 SCHEMA_VERSION = 1
 TOP_N = 5
@@ -69,13 +75,16 @@ LEADERS_N = 3  # at most this many partners are named as leading a concentrated 
 
 STALE_NEVER = "never_scored"
 STALE_OUTDATED = "outdated_rubric"
-STALE_OLD = "not_rescored"
-STALE_REASONS = (STALE_NEVER, STALE_OUTDATED, STALE_OLD)
+# Driven by each initiative's next re-assessment date (partnerships.lifecycle, docs/lifecycle.md), not a flat age.
+STALE_OVERDUE = "reassessment_overdue"
+STALE_DUE = "reassessment_due"
+STALE_REASONS = (STALE_NEVER, STALE_OUTDATED, STALE_OVERDUE, STALE_DUE)
 
 
 def stale_after_days() -> int:
-    """Days after which a score counts as stale even under the current rubric (setting, default 30)."""
-    return int(getattr(settings, "SCORECARD_REPORT_STALE_DAYS", 30))
+    """Days ahead within which a re-assessment counts as due (setting ``SCORECARD_REPORT_STALE_DAYS``, default
+    30); one already past its date is overdue."""
+    return int(getattr(settings, "SCORECARD_REPORT_STALE_DAYS", DUE_WITHIN_DAYS))
 
 
 def list_limit() -> int:
@@ -133,14 +142,18 @@ def published_version_expression():
 
 
 def stale_queryset(initiatives: QuerySet, *, as_of: datetime.datetime, days: int | None = None) -> QuerySet:
-    """Initiatives annotated with ``stale_reason`` (and filtered to the stale ones).
+    """Initiatives annotated with ``stale_reason`` and their re-assessment dates (and filtered to the stale ones).
 
     Stale means, in this order: never scored; scored under another version than the one now published for
-    its pillar; or not scored for ``days`` days (default: the setting).
+    its pillar; re-assessment overdue (its next re-assessment date, ``partnerships.lifecycle``, is before the
+    day of ``as_of``); or re-assessment due within ``days`` days (default: the setting).
     """
-    cutoff = as_of - datetime.timedelta(days=stale_after_days() if days is None else days)
+    today = timezone.localdate(as_of)
+    annotated = reassessment_annotate(
+        initiatives, today=today, due_within=stale_after_days() if days is None else days
+    )
     return (
-        initiatives.annotate(published_version_id=published_version_expression())
+        annotated.annotate(published_version_id=published_version_expression())
         .annotate(
             stale_reason=Case(
                 When(current_score__isnull=True, then=Value(STALE_NEVER)),
@@ -149,7 +162,8 @@ def stale_queryset(initiatives: QuerySet, *, as_of: datetime.datetime, days: int
                     & ~Q(current_score__rubric_version_id=F("published_version_id")),
                     then=Value(STALE_OUTDATED),
                 ),
-                When(current_score__computed_at__lt=cutoff, then=Value(STALE_OLD)),
+                When(reassessment_state=ReassessmentState.OVERDUE, then=Value(STALE_OVERDUE)),
+                When(reassessment_state=ReassessmentState.DUE, then=Value(STALE_DUE)),
                 default=Value(""),
             )
         )
@@ -394,14 +408,23 @@ def _failed_gates(scope: Scope) -> dict:
     }
 
 
+def _iso(value) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
 def _stale(scope: Scope, as_of: datetime.datetime) -> dict:
     days = stale_after_days()
+    today = timezone.localdate(as_of)
     stale = stale_queryset(scope.portfolio(), as_of=as_of, days=days)
     counts = dict(
         stale.order_by().values("stale_reason").annotate(n=Count("id")).values_list("stale_reason", "n")
     )
-    order = Case(*(When(stale_reason=r, then=Value(i)) for i, r in enumerate(STALE_REASONS)))
-    ordered = stale.order_by(order, F("current_score__computed_at").asc(nulls_first=True), "id")
+    # Most overdue first (the earliest re-assessment date), whatever the reason.
+    ordered = stale.order_by(
+        F("next_reassessment_on").asc(nulls_first=True),
+        F("current_score__computed_at").asc(nulls_first=True),
+        "id",
+    )
     rows = ordered.values(
         "id",
         "code",
@@ -410,6 +433,10 @@ def _stale(scope: Scope, as_of: datetime.datetime) -> dict:
         "pillar_id",
         "status",
         "stale_reason",
+        "next_reassessment_on",
+        "last_approved_on",
+        "reassessment_state",
+        "reassessment_required",
         "current_score__computed_at",
         "current_score__rubric_version__rubric__code",
         "current_score__rubric_version__rubric__name_zh_hans",
@@ -425,6 +452,13 @@ def _stale(scope: Scope, as_of: datetime.datetime) -> dict:
             "pillar": r["pillar_id"],
             "status": r["status"],
             "reason": r["stale_reason"],
+            "next_reassessment_on": _iso(r["next_reassessment_on"]),
+            "days_overdue": max(0, (today - r["next_reassessment_on"]).days)
+            if r["next_reassessment_on"]
+            else None,
+            "last_approved_on": _iso(r["last_approved_on"]),
+            "reassessment_state": r["reassessment_state"],
+            "reassessment_required": bool(r["reassessment_required"]),
             "computed_at": r["current_score__computed_at"].isoformat()
             if r["current_score__computed_at"]
             else None,
@@ -677,6 +711,9 @@ def report_payload_build(
             period_end=period_end,
             participation_hhi=concentration["hhi"] if concentration["participations"] else None,
             limit=list_limit(),
+        ),
+        "monitoring": monitoring_section(
+            bank_id=scope.bank_id, today=timezone.localdate(as_of), limit=list_limit()
         ),
         "totals": totals,
     }

@@ -17,11 +17,18 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from partnerships.choices import CostDriver, PillarKey, ScenarioGroup
+from partnerships.choices import (
+    CostDriver,
+    MonitoringEventKind,
+    MonitoringEventStatus,
+    PillarKey,
+    ScenarioGroup,
+    Severity,
+)
 from partnerships.formatting import fmt_choice
 from scoring.models import Report
 
-from .build import STALE_OLD, STALE_REASONS
+from .build import STALE_DUE, STALE_REASONS
 from .render import (
     CONCENTRATION_LEVELS,
     STALE_LABELS,
@@ -69,7 +76,7 @@ def _summary(payload: dict) -> Table:
     names = {p["key"]: pick_name(p, p["key"]) for p in conc["partners"]}
     stale_labels = {
         reason: str(STALE_LABELS[reason]) % {"days": stale["days"]}
-        if reason == STALE_OLD
+        if reason == STALE_DUE
         else STALE_LABELS[reason]
         for reason in STALE_REASONS
     }
@@ -93,7 +100,7 @@ def _summary(payload: dict) -> Table:
             )
             for reason in STALE_REASONS
         ],
-        (_("Days after which a score is stale"), stale["days"], "count"),
+        (_("Days ahead a re-assessment counts as due"), stale["days"], "count"),
         (_("Partner participations in live initiatives"), conc["participations"], "count"),
         (_("Partner HHI"), conc["hhi"], "hhi"),
         (_("Concentration"), str(CONCENTRATION_LEVELS.get(conc["level"], conc["level"])), "text"),
@@ -217,7 +224,7 @@ def report_tables(payload: dict) -> list[Table]:
     tables.append(failed)
 
     stale_reasons = {
-        key: str(label) % {"days": stale["days"]} if key == STALE_OLD else str(label)
+        key: str(label) % {"days": stale["days"]} if key == STALE_DUE else str(label)
         for key, label in STALE_LABELS.items()
     }
     stale_table = Table(
@@ -227,6 +234,8 @@ def report_tables(payload: dict) -> list[Table]:
             *INITIATIVE_COLUMNS,
             Column("status", _("Status")),
             Column("reason", _("Reason")),
+            Column("next_reassessment_on", _("Next re-assessment"), "date"),
+            Column("last_approved_on", _("Last approved assessment"), "date"),
             Column("rubric_version", _("Scored under")),
             Column("computed_at", _("Last scored"), "instant"),
         ],
@@ -236,12 +245,47 @@ def report_tables(payload: dict) -> list[Table]:
             *_initiative(i, pillars),
             status_label(i["status"]),
             stale_reasons.get(i["reason"], i["reason"]),
+            i.get("next_reassessment_on"),
+            i.get("last_approved_on"),
             rubric_version_label(i),
             i.get("computed_at"),
         ]
         for i in stale["items"]
     ]
     tables.append(stale_table)
+
+    if "monitoring" in payload:  # reports built before issue 14 have no such section
+        monitoring = Table(
+            "monitoring_events",
+            _("Open monitoring events"),
+            [
+                *INITIATIVE_COLUMNS,
+                Column("kind", _("Kind")),
+                Column("severity", _("Severity")),
+                Column("event_status", _("Status")),
+                Column("occurred_on", _("Occurred on"), "date"),
+                Column("description", _("Description")),
+                Column("remediation_owner", _("Remediation owner")),
+                Column("remediation_due_on", _("Remediation deadline"), "date"),
+                Column("remediation_overdue", _("Remediation overdue"), "bool"),
+            ],
+            sheet=_("Monitoring events"),
+        )
+        monitoring.rows = [
+            [
+                *_initiative(e, pillars),
+                fmt_choice(MonitoringEventKind, e["kind"]),
+                fmt_choice(Severity, e["severity"]),
+                fmt_choice(MonitoringEventStatus, e["status"]),
+                e["occurred_on"],
+                e["description"],
+                e["remediation_owner"],
+                e["remediation_due_on"],
+                e["remediation_overdue"],
+            ]
+            for e in payload["monitoring"]["items"]
+        ]
+        tables.append(monitoring)
 
     coverage = Table(
         "scenario_coverage",

@@ -16,11 +16,11 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
-from partnerships.choices import InitiativeStatus, PillarKey
-from partnerships.formatting import fmt_count, fmt_figure, fmt_hhi, fmt_percent
+from partnerships.choices import SEVERE, InitiativeStatus, MonitoringEventKind, PillarKey, Severity
+from partnerships.formatting import fmt_choice, fmt_count, fmt_figure, fmt_hhi, fmt_percent
 
 from . import charts
-from .build import STALE_NEVER, STALE_OLD, STALE_OUTDATED
+from .build import STALE_DUE, STALE_NEVER, STALE_OUTDATED, STALE_OVERDUE
 
 LOWEST_KPIS_SHOWN = 10
 STALE_SHOWN = 50
@@ -29,7 +29,8 @@ FAILED_SHOWN = 50
 STALE_LABELS = {
     STALE_NEVER: gettext_lazy("Never scored"),
     STALE_OUTDATED: gettext_lazy("Scored under an older rubric version"),
-    STALE_OLD: gettext_lazy("Not re-scored for %(days)s days"),
+    STALE_OVERDUE: gettext_lazy("Re-assessment overdue"),
+    STALE_DUE: gettext_lazy("Re-assessment due within %(days)s days"),
 }
 GATE_REASONS = {
     "unrated": gettext_lazy("not rated"),
@@ -310,7 +311,7 @@ def report_context(payload: dict) -> dict:
 
     stale = payload["stale"]
     stale_reasons = {
-        key: str(label) % {"days": stale["days"]} if key == STALE_OLD else str(label)
+        key: str(label) % {"days": stale["days"]} if key == STALE_DUE else str(label)
         for key, label in STALE_LABELS.items()
     }
     failed = payload["failed_gates"]
@@ -372,6 +373,17 @@ def report_context(payload: dict) -> dict:
             min(len(stale["items"]), STALE_SHOWN), len(stale["items"]), stale["count"]
         ),
         "failed_note": truncation_note(len(failed_items), len(failed["items"]), failed["count"]),
+        # Open monitoring events and overdue remediations (issue 14; absent from older reports).
+        "monitoring": payload.get("monitoring"),
+        "monitoring_items": [
+            {
+                **e,
+                "kind_label": fmt_choice(MonitoringEventKind, e["kind"]),
+                "severity_label": fmt_choice(Severity, e["severity"]),
+                "severe": e["severity"] in SEVERE,
+            }
+            for e in (payload.get("monitoring") or {}).get("items", [])[:STALE_SHOWN]
+        ],
         "coverage_pillars": with_pillar(coverage["pillars"]),
         "pillar_gaps": [pillar_names.get(p, p) for p in coverage["pillar_gaps"]],
         "scenario_gaps": [t for t in scenario_types if not t["live"]],

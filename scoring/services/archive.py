@@ -36,6 +36,7 @@ from ..models import (
 
 INITIATIVE = "partnerships.Initiative"
 KPI = "partnerships.KPI"
+MONITORING_EVENT = "partnerships.MonitoringEvent"  # the report's open monitoring events (issue 14)
 FINISHED = (JobStatus.SUCCEEDED, JobStatus.FAILED)
 
 
@@ -173,6 +174,8 @@ def _report_out(ctx, row: dict, source: dict) -> None:
             return ctx.local_id(INITIATIVE, value)  # None: an initiative deleted since the report
         if key == "kpi_id":
             return ctx.local_id(KPI, value)
+        if key == "event_id":
+            return ctx.local_id(MONITORING_EVENT, value)
         if key == "partner_id":
             return ctx.reference("partner", value)
         if key == "bank_id" and where == "payload.scope.bank_id":
@@ -208,6 +211,8 @@ def _report_in(ctx, row: dict) -> dict:
             return _pk_here(ctx, INITIATIVE, value, where)
         if key == "kpi_id":
             return _pk_here(ctx, KPI, value, where)
+        if key == "event_id":
+            return _pk_here(ctx, MONITORING_EVENT, value, where)
         raise ArchiveError(_("%(where)s holds an id the archive does not know.") % {"where": where})
 
     payload = _walk(payload, on_id)

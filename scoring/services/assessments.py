@@ -310,6 +310,7 @@ def _check_approver(user, assessment: Assessment) -> None:
 def assessment_approve(*, user, assessment: Assessment | int):
     """submitted → approved by a manager who neither wrote nor rated it; queues the initiative's re-scoring."""
     from .jobs import score_job_create
+    from .webhook_events import assessment_approved_emit
 
     with transaction.atomic():
         current = _locked(assessment)
@@ -328,6 +329,7 @@ def assessment_approve(*, user, assessment: Assessment | int):
             initiative_ids=[current.initiative_id],
             kind=JobKind.APPROVAL,
         )
+        assessment_approved_emit(assessment=current, job=job)  # webhooks, in this transaction
     return current, job
 
 

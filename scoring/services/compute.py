@@ -24,8 +24,10 @@ from partnerships.services.limits import joint_lending_breaches
 from .. import engine
 from ..caps import CAPS, JOINT_LENDING_BLOCKING, JOINT_LENDING_CRITERION, joint_lending_reason
 from ..choices import AssessmentStatus, CriterionSource, VersionStatus
+from ..lifecycle import EXIT_CRITERION, MAX_LEVEL, capped_tier
 from ..models import Assessment, Criterion, CurrentScore, Rating, RubricVersion, Score
 from ..sources import SOURCES, InitiativeFacts
+from .lifecycle import exit_readiness_caps, tier_caps
 
 logger = logging.getLogger(__name__)
 
@@ -226,6 +228,14 @@ def score_initiatives(
         else {}
     )
     caps = {name: CAPS[name](ids, as_of=as_of, joint_lending=joint_lending) for name in sorted(needed_caps)}
+    # The lifecycle caps (scoring.lifecycle), under every rubric version: the contract register caps exit
+    # readiness, a severe monitoring event not yet re-assessed caps the tier.
+    exit_caps = (
+        exit_readiness_caps(ids, as_of=as_of)
+        if any(EXIT_CRITERION in b.names for b in bundles.values())
+        else {}
+    )
+    tiers_capped = tier_caps(ids)
 
     pending: list[tuple] = []
     by_version = {b.version_id: b for b in bundles.values()}
@@ -246,6 +256,8 @@ def score_initiatives(
             apply_cap(notes, values, key, *caps[name].get(fact.id, (0, [])))
         if JOINT_LENDING_CRITERION in bundle.names:
             apply_joint_lending(notes, values, JOINT_LENDING_CRITERION, joint_lending.get(fact.id, ()))
+        if EXIT_CRITERION in bundle.names and EXIT_CRITERION not in bundle.computed:
+            apply_exit_readiness(notes, values, EXIT_CRITERION, *exit_caps.get(fact.id, (MAX_LEVEL, [])))
         for key, source in bundle.computed.items():
             result = computed[source][fact.id]
             notes[key] = engine.RatingInput(key, result.value, result.rationale, result.data)
@@ -259,6 +271,21 @@ def score_initiatives(
             outcome.errors[fact.id] = str(exc)
             continue
         extra = f"version={bundle.version_id};assessment={assessment[0] if assessment else ''}"
+        tier_cap = tier_cap_json = ""
+        if fact.id in tiers_capped:
+            # Part of the inputs (and hash) only when it applies: an initiative without a severe event keeps the
+            # very score it had.
+            cap, reasons = tiers_capped[fact.id]
+            capped = capped_tier(tier, cap)
+            tier_cap_json = json.dumps(
+                {"cap": cap, "tier": tier, "capped": capped, "reasons": reasons},
+                ensure_ascii=False,
+                sort_keys=True,
+                separators=(",", ":"),
+            )
+            tier = capped
+            extra += f";tier_cap={tier_cap_json}"
+            tier_cap = f',"tier_cap":{tier_cap_json}'
         # A row in _SCORE_COLUMNS order (computed_at is set when stored): no model instance per initiative.
         pending.append(
             (
@@ -275,7 +302,7 @@ def score_initiatives(
                 # (selectors.score_breakdown) — same inputs, same rows, bit for bit — at a tenth of the cost.
                 f'{{"format":2,"engine_version":"{engine.ENGINE_VERSION}",'
                 f'"assessment_status":{json.dumps(assessment[1] if assessment else None)},'
-                f'"inputs":{canonical}}}',
+                f'"inputs":{canonical}{tier_cap}}}',
                 bundle.compiled.hash_canonical(canonical, extra),
                 None,
                 job_id,
@@ -338,6 +365,28 @@ def apply_joint_lending(
             values[key] = value
     if warnings:
         data["joint_lending_warnings"] = warnings
+    notes[key] = engine.RatingInput(key, value, note.rationale if note is not None else "", data)
+
+
+def apply_exit_readiness(
+    notes: dict[str, engine.RatingInput], values: dict[str, float], key: str, cap: int, reasons: list[dict]
+) -> None:
+    """The contract register on exit readiness, under every rubric version (``scoring.lifecycle``).
+
+    A cap below 4 goes into the rating's data (``cap``, ``cap_reasons``; the rater's own rating under ``rated``
+    when it was higher) and is recorded even when the criterion is unrated, so the breakdown names what is
+    missing. A cap of 4 (a complete register) changes nothing: the very inputs the initiative had before."""
+    if cap >= MAX_LEVEL:
+        return
+    note = notes.get(key)
+    value = note.value if note is not None else None
+    data = dict(note.data) if note is not None and note.data else {}
+    data["cap"] = cap
+    data["cap_reasons"] = list(reasons)
+    if value is not None and value > cap:
+        data.setdefault("rated", value)
+        value = float(cap)
+        values[key] = value
     notes[key] = engine.RatingInput(key, value, note.rationale if note is not None else "", data)
 
 

@@ -157,6 +157,16 @@ def demo_scoring_seed(*, demo: bool, assessments_path: Path = DEMO_ASSESSMENTS) 
     created = _load_assessments(assessments_path)
     lines.append(_("demo assessments: %(created)d created") % {"created": created})
     _load_checklists(assessments_path)
+    # The lifecycle (issue 14) after the assessments, so that its monitoring event post-dates their approval.
+    from partnerships.services.seed_lifecycle import lifecycle_demo_seed
+
+    lifecycle = lifecycle_demo_seed()
+    lines.append(
+        _("demo contracts and monitoring events: %(contracts)d contracts written, %(events)d events created")
+        % lifecycle
+    )
+    if lifecycle["contracts"] or lifecycle["events"]:
+        created = created or 1  # score every demo initiative again: their caps changed
     if report.created:
         lines.append(_("scores: the published rubrics' re-score jobs will score every initiative"))
         return lines

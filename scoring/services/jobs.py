@@ -28,6 +28,7 @@ from partnerships.tenancy import is_system, user_bank_ids
 from ..choices import JobKind, JobStatus, VersionStatus
 from ..models import RubricVersion, ScoreJob, ScoreJobChunk
 from .compute import published_version_ids_by_pillar, score_initiatives
+from .webhook_events import scores_created_emit
 
 logger = logging.getLogger(__name__)
 
@@ -279,6 +280,10 @@ def score_chunk_run(chunk_id: int) -> None:
             # Every chunk of a job judges on the day it was requested, whenever it runs or is redelivered.
             as_of=timezone.localdate(chunk.job.created_at),
         )
+        if outcome.created and chunk.bank_id is not None:  # webhooks: one score.created event a chunk
+            scores_created_emit(
+                bank_id=chunk.bank_id, job_id=chunk.job_id, initiative_ids=chunk.initiative_ids
+            )
         if settings.SCORING_FAULT_DELAY:  # fault-injection tests only (see settings)
             time.sleep(settings.SCORING_FAULT_DELAY)
         chunk.status = JobStatus.SUCCEEDED

@@ -23,9 +23,17 @@ from partnerships.tenancy import user_has_bank_role
 from .. import engine
 from ..caps import CAPS, JOINT_LENDING_CRITERION
 from ..errors import Conflict, Invalid
+from ..lifecycle import EXIT_CRITERION, capped_tier
 from ..models import RubricVersion
 from ..sources import SOURCES, InitiativeFacts
-from .compute import apply_cap, apply_joint_lending, published_version_ids_by_pillar, version_bundle
+from .compute import (
+    apply_cap,
+    apply_exit_readiness,
+    apply_joint_lending,
+    published_version_ids_by_pillar,
+    version_bundle,
+)
+from .lifecycle import exit_readiness_caps, tier_caps
 from .sensitivity import tier_changes
 
 
@@ -143,10 +151,25 @@ def score_preview(
             apply_cap(inputs, values, key, *caps.get(initiative.pk, (0, [])))
         if JOINT_LENDING_CRITERION in bundle.names:  # under every rubric version, as stored scores are
             apply_joint_lending(inputs, values, JOINT_LENDING_CRITERION, joint_lending.get(initiative.pk, ()))
+        if EXIT_CRITERION in bundle.names and EXIT_CRITERION not in bundle.computed:  # the contract register
+            exit_cap = exit_readiness_caps([initiative.pk], as_of=today)[initiative.pk]
+            apply_exit_readiness(inputs, values, EXIT_CRITERION, *exit_cap)
         inputs.update(_computed_inputs(bundle, initiative, skip=set(inputs)))
         values = {k: r.value for k, r in inputs.items() if r.value is not None}
     result = bundle.compiled.score(values, inputs)
     body = result.to_dict()
+    tier_cap = None
+    if initiative is not None:  # a severe monitoring event not yet re-assessed caps the tier, as when scored
+        capped = tier_caps([initiative.pk]).get(initiative.pk)
+        if capped is not None:
+            cap, reasons = capped
+            tier_cap = {
+                "cap": cap,
+                "tier": body["tier"],
+                "capped": capped_tier(body["tier"], cap),
+                "reasons": reasons,
+            }
+            body["tier"] = tier_cap["capped"]
     english = (get_language() or "").startswith("en")
     for row in body["breakdown"]:  # names in both languages, as stored scores show them (scoring.selectors)
         zh, en = bundle.names.get(row["key"], (row["name"], row["name"]))
@@ -163,4 +186,5 @@ def score_preview(
         "stored": False,
         **body,
         "tier_changes": tier_changes(bundle, values),
+        "tier_cap": tier_cap,
     }

@@ -244,7 +244,12 @@ def test_an_integrator_records_scores_and_reads_an_initiative(live_server, worke
     rows = _check_breakdown(latest, criteria)
     assert latest["assessment"] == aid and latest["assessment_status"] == "approved"
     assert latest["gate_passed"] is True and latest["failed_gates"] == []
-    assert all(rows[key]["rating"] == value for key, value in rated.items())
+    # Exit readiness is capped by the contract register (docs/lifecycle.md): no contract recorded → at most 0,
+    # whatever the rater said; the rater's own rating and the reason stay in the row's data.
+    exit_row = rows.pop("exit_readiness")
+    assert exit_row["rating"] == 0.0 and exit_row["data"]["cap"] == 0, exit_row
+    assert exit_row["data"]["rated"] == rated["exit_readiness"] and exit_row["data"]["cap_reasons"]
+    assert all(rows[key]["rating"] == value for key, value in rated.items() if key != "exit_readiness")
     assert rows["data_protection"]["gate_passed"] is True
     assert latest["total"] > unrated["total"] and latest["confidence"] > unrated["confidence"]
 

@@ -10,6 +10,7 @@ from wsgiref.util import is_hop_by_hop
 
 import pytest
 from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.authtoken.models import Token
 
 from partnerships.models import Initiative
@@ -76,14 +77,21 @@ def test_nul_in_a_json_body_is_400_and_nothing_is_written(world, client_as, draf
     assert after == before
 
 
-def test_nul_in_a_json_key_or_a_form_body_is_400(world, client_as):
+def test_nul_in_a_json_key_or_a_multipart_field_is_400(world, client_as):
     client = client_as(world.user("analyst"))
     response = client.post(f"{API}initiatives/", '{"ti\\u0000tle": "x"}', content_type="application/json")
     assert response.status_code == 400
+    # Multipart is parsed only where a file is uploaded (the imports); a form body elsewhere is 415.
     response = client.post(
-        f"{API}initiatives/", "title=a%00b&pillar=scenario", content_type="application/x-www-form-urlencoded"
+        f"{API}exposures/import/",
+        {"file": SimpleUploadedFile("e.csv", b"bank,partner\n"), "format": "c\x00sv"},
+        format="multipart",
     )
-    assert response.status_code == 400
+    assert response.status_code == 400 and "format" in response.json()["error"]["fields"]
+    response = client.post(
+        f"{API}initiatives/", "title=ab&pillar=scenario", content_type="application/x-www-form-urlencoded"
+    )
+    assert response.status_code == 415
 
 
 def test_a_ratings_list_naming_a_criterion_twice_is_400(world, client_as, draft):

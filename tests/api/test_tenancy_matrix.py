@@ -12,14 +12,18 @@ import datetime
 from dataclasses import dataclass
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
+from partnerships.services.evidence import evidence_create
 from partnerships.services.exposure import bank_figures_create, exposure_create
+from partnerships.services.lifecycle import contract_create, monitoring_event_create, reassessment_policy_set
 from partnerships.services.partners import due_diligence_create
+from partnerships.services.webhooks import webhook_endpoint_create, webhook_event_emit
 from scoring.reports.services import report_generate
 from scoring.services.assessments import assessment_create, assessment_submit
 from scoring.services.jobs import score_job_create
 from tests.api.conftest import API, published_version, rate_all
-from tests.factories import KPIFactory, KPIObservationFactory
+from tests.factories import InitiativeFactory, KPIFactory, KPIObservationFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -39,6 +43,8 @@ READ = expect(default=200, other=404)  # a bank A object, read
 LIST = expect(default=200)  # a list: everyone signed in gets one (bank B's manager gets B's rows)
 WRITE = expect(viewer=403, analyst=200, manager=200, other=404, superuser=200)
 REFERENCE_WRITE = expect(default=403, superuser=409)  # published rubric content
+MANAGERS_LIST = expect(viewer=403, analyst=403, manager=200, other=200, superuser=200)  # webhooks
+MANAGERS_READ = expect(viewer=403, analyst=403, manager=200, other=404, superuser=200)
 
 
 @dataclass(frozen=True)
@@ -147,7 +153,56 @@ CASES = [
     Case("initiative score history", "get", "initiatives/{a1}/scores/", READ),
     Case("kpis list", "get", "kpis/", LIST),
     Case("kpi detail", "get", "kpis/{kpi}/", READ),
-    Case("kpi delete", "delete", "kpis/{kpi}/", expect(default=405)),
+    Case(
+        "kpi create in bank A",
+        "post",
+        "kpis/",
+        expect(viewer=403, analyst=201, manager=201, other=400, superuser=201),
+        {"initiative": "{a1}", "name": "新指标", "baseline": "100", "target": "120"},
+    ),
+    Case("kpi patch", "patch", "kpis/{kpi}/", WRITE, {"name": "改名指标"}),
+    Case(
+        "kpi put", "put", "kpis/{kpi}/", WRITE, {"initiative": "{a1}", "name": "整体替换", "baseline": "90"}
+    ),
+    Case(
+        "kpi delete",
+        "delete",
+        "kpis/{kpi}/",
+        expect(viewer=403, analyst=204, manager=204, other=404, superuser=204),
+    ),
+    Case("kpi observations list", "get", "kpi-observations/", LIST),
+    Case("kpi observation detail", "get", "kpi-observations/{observation}/", READ),
+    Case(
+        "kpi observation create",
+        "post",
+        "kpi-observations/",
+        expect(viewer=403, analyst=201, manager=201, other=400, superuser=201),
+        {"kpi": "{kpi}", "observed_on": "2026-03-31", "value": "130"},
+    ),
+    Case("kpi observation patch", "patch", "kpi-observations/{observation}/", WRITE, {"value": "140"}),
+    Case(
+        "kpi observation delete",
+        "delete",
+        "kpi-observations/{observation}/",
+        expect(viewer=403, analyst=204, manager=204, other=404, superuser=204),
+    ),
+    Case("evidence list", "get", "evidence/", LIST),
+    Case("evidence detail", "get", "evidence/{evidence}/", READ),
+    Case(
+        "evidence link create",
+        "post",
+        "evidence/",
+        expect(viewer=403, analyst=201, manager=201, other=400, superuser=201),
+        {"initiative": "{a1}", "url": "https://example.com/b", "note": "公告"},
+    ),
+    Case("evidence patch", "patch", "evidence/{evidence}/", WRITE, {"note": "改"}),
+    Case(
+        "evidence delete",
+        "delete",
+        "evidence/{evidence}/",
+        expect(viewer=403, analyst=204, manager=204, other=404, superuser=204),
+    ),
+    Case("evidence download", "get", "evidence/{evidence_file}/download/", READ),
     Case("assessments list", "get", "assessments/", LIST),
     Case("assessment detail", "get", "assessments/{draft}/", READ),
     Case(
@@ -205,6 +260,94 @@ CASES = [
     Case("reports list", "get", "reports/", LIST),
     Case("report detail", "get", "reports/{report}/", READ),
     Case("report download", "get", "reports/{report}/download/?format=csv", READ),
+    # webhooks (docs/webhooks.md): the bank's managers only, reads included
+    Case("webhooks list", "get", "webhooks/", MANAGERS_LIST),
+    Case("webhook detail", "get", "webhooks/{webhook}/", MANAGERS_READ),
+    Case(
+        "webhook create in bank A",
+        "post",
+        "webhooks/",
+        expect(viewer=403, analyst=403, manager=201, other=400, superuser=201),
+        {"bank": "{bank_a}", "url": "https://hooks.example.com/new", "events": ["score.created"]},
+    ),
+    Case("webhook patch", "patch", "webhooks/{webhook}/", MANAGERS_READ, {"description": "改"}),
+    Case(
+        "webhook rotate secret",
+        "post",
+        "webhooks/{webhook}/rotate-secret/",
+        MANAGERS_READ,
+    ),
+    Case(
+        "webhook delete",
+        "delete",
+        "webhooks/{webhook}/",
+        expect(viewer=403, analyst=403, manager=204, other=404, superuser=204),
+    ),
+    Case("webhook deliveries list", "get", "webhook-deliveries/", MANAGERS_LIST),
+    Case("webhook delivery detail", "get", "webhook-deliveries/{delivery}/", MANAGERS_READ),
+    Case(
+        "webhook redeliver",
+        "post",
+        "webhook-deliveries/{delivery}/redeliver/",
+        expect(viewer=403, analyst=403, manager=202, other=404, superuser=202),
+    ),
+    # the partnership lifecycle (docs/lifecycle.md): events and contracts by analysts, policies by managers
+    Case("monitoring events list", "get", "monitoring-events/", LIST),
+    Case("monitoring event detail", "get", "monitoring-events/{event}/", READ),
+    Case(
+        "monitoring event create in bank A",
+        "post",
+        "monitoring-events/",
+        expect(viewer=403, analyst=201, manager=201, other=400, superuser=201),
+        {
+            "initiative": "{a1}",
+            "kind": "complaint",
+            "occurred_on": "2025-01-02",
+            "severity": "low",
+            "description": "客户投诉",
+        },
+    ),
+    Case("monitoring event patch", "patch", "monitoring-events/{event}/", WRITE, {"status": "remediating"}),
+    Case(
+        "monitoring event delete",
+        "delete",
+        "monitoring-events/{event}/",
+        expect(viewer=403, analyst=204, manager=204, other=404, superuser=204),
+    ),
+    Case("contracts list", "get", "contracts/", LIST),
+    Case("contract detail", "get", "contracts/{contract}/", READ),
+    Case(
+        "contract create in bank A",
+        "post",
+        "contracts/",
+        expect(viewer=403, analyst=201, manager=201, other=400, superuser=201),
+        {"initiative": "{a2}", "exit_plan": "切换至备选服务商", "audit_rights": "yes"},
+    ),
+    Case("contract patch", "patch", "contracts/{contract}/", WRITE, {"notice_days": 90}),
+    Case(
+        "contract delete",
+        "delete",
+        "contracts/{contract}/",
+        expect(viewer=403, analyst=204, manager=204, other=404, superuser=204),
+    ),
+    Case("reassessment policies list", "get", "reassessment-policies/", LIST),
+    Case("reassessment policy detail", "get", "reassessment-policies/{policy}/", READ),
+    Case(
+        "reassessment policy set in bank A",
+        "post",
+        "reassessment-policies/",
+        expect(viewer=403, analyst=403, manager=201, other=400, superuser=201),
+        {"bank": "{bank_a}", "months_c": 9},
+    ),
+    Case(
+        "reassessment policy patch",
+        "patch",
+        "reassessment-policies/{policy}/",
+        expect(viewer=403, analyst=403, manager=200, other=404, superuser=200),
+        {"months_a": 18},
+    ),
+    Case("reassessments list", "get", "reassessments/", LIST),
+    Case("reassessment detail", "get", "reassessments/{a1}/", READ),
     Case("schema", "get", "schema/", expect(default=200, anonymous=200)),
     Case("docs", "get", "docs/", expect(default=200, anonymous=200)),
     Case("unknown path", "get", "no-such-thing/", expect(default=404, anonymous=404)),
@@ -212,8 +355,9 @@ CASES = [
 
 
 @pytest.fixture
-def scene(world):
+def scene(world, settings, tmp_path):
     """Bank A's objects every case may touch, by placeholder name."""
+    settings.MEDIA_ROOT = str(tmp_path)  # the evidence file
     analyst = world.user("analyst")
     a1 = world.initiatives["A"]
     draft = assessment_create(user=analyst, initiative=a1)
@@ -224,7 +368,16 @@ def scene(world):
     version = published_version("scenario")
     job = score_job_create(requested_by=analyst, bank_id=a1.bank_id, initiative_ids=[a1.pk])
     report = report_generate(bank_id=a1.bank_id, period_start=datetime.date(2024, 11, 4), deliver=False)
-    kpi = KPIObservationFactory(kpi=KPIFactory(initiative=a1)).kpi
+    observation = KPIObservationFactory(kpi=KPIFactory(initiative=a1))
+    kpi = observation.kpi
+    evidence = evidence_create(
+        user=analyst, initiative=a1, data={"kind": "link", "url": "https://example.com/a", "note": "公告"}
+    )
+    evidence_file = evidence_create(
+        user=analyst,
+        initiative=a1,
+        data={"kind": "file", "file": SimpleUploadedFile("合同.txt", "合同正文".encode()), "note": "合同"},
+    )
     dd = due_diligence_create(
         user=analyst,
         data={
@@ -242,10 +395,37 @@ def scene(world):
     figures = bank_figures_create(
         user=analyst, data={"bank": a1.bank_id, "period_end": "2025-06-30", "tier1_net_capital": "2000"}
     )
+    webhook = webhook_endpoint_create(
+        user=world.user("manager"),
+        data={"bank": a1.bank_id, "url": "https://hooks.example.com/a", "events": ["limit.breached"]},
+    )
+    (delivery,) = webhook_event_emit(bank_id=a1.bank_id, event_type="limit.breached", data={"breach": 1})
+    event = monitoring_event_create(
+        user=analyst,
+        initiative=a1,
+        data={
+            "kind": "incident",
+            "occurred_on": "2025-01-01",
+            "severity": "medium",
+            "description": "系统中断",
+        },
+    )
+    contract = contract_create(user=analyst, initiative=a1, data={"exit_plan": "回迁本行自建系统"})
+    policy = reassessment_policy_set(user=world.user("manager"), bank=a1.bank_id, data={"months_b": 12})
+    a2 = InitiativeFactory(bank=a1.bank, code="a2-no-contract")
     return {
+        "event": event.pk,
+        "contract": contract.pk,
+        "policy": policy.pk,
+        "a2": a2.pk,
+        "webhook": webhook.pk,
+        "delivery": delivery.pk,
         "exposure": exposure.pk,
         "figures": figures.pk,
         "kpi": kpi.pk,
+        "observation": observation.pk,
+        "evidence": evidence.pk,
+        "evidence_file": evidence_file.pk,
         "dd": dd.pk,
         "bank_a": world.banks["A"].pk,
         "a1": a1.pk,
@@ -290,12 +470,14 @@ def test_endpoint_by_role(case, role, world, scene, client_as):
         assert response.json()["error"]["status"] == expected
     if role == "other" and expected == 400:
         fields = response.json()["error"]["fields"]
-        assert set(fields) <= {"bank", "initiative", "initiatives"}, fields
+        assert set(fields) <= {"bank", "initiative", "initiatives", "kpi"}, fields
 
 
 LISTS = [
     "initiatives/",
     "kpis/",
+    "kpi-observations/",
+    "evidence/",
     "assessments/",
     "score-jobs/",
     "reports/",
@@ -303,6 +485,8 @@ LISTS = [
     "due-diligence/",
     "exposures/",
     "bank-figures/",
+    "webhooks/",
+    "webhook-deliveries/",
 ]
 
 

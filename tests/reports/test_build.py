@@ -118,21 +118,109 @@ def test_failed_gates_with_reasons(portfolio):
 
 
 def test_stale_scores(portfolio, settings):
-    banks, _users, _i = portfolio
-    stale = _build(banks["A"])["stale"]
-    # a7 never scored; a8 under retired version 0 of the scenario rubric; a9 scored 40 days ago (> 30).
-    # a10 is stale too but retired, so not chased.
-    assert stale["days"] == 30
-    assert stale["by_reason"] == {"never_scored": 1, "outdated_rubric": 1, "not_rescored": 1}
-    assert [(x["code"], x["reason"]) for x in stale["items"]] == [
-        ("a7", "never_scored"),
-        ("a8", "outdated_rubric"),
-        ("a9", "not_rescored"),
-    ]
-    assert stale["items"][1]["rubric_version"] == "scenario-default v0"
+    """Staleness by re-assessment due dates (docs/lifecycle.md), most overdue first, checked against dates computed
+    here from the assessments, the current tiers and the contract register."""
+    from dateutil.relativedelta import relativedelta
+    from django.utils import timezone
 
-    settings.SCORECARD_REPORT_STALE_DAYS = 45  # a9 (40 days) is then fresh enough
-    assert _build(banks["A"])["stale"]["by_reason"]["not_rescored"] == 0
+    from partnerships.models import PartnershipContract
+    from tests.lifecycle.helpers import approve_on
+
+    banks, _users, i = portfolio
+    today = timezone.localdate()
+    # a1 (A) approved a month ago, not critical: due in 23 months; a2 (B) approved 25 months ago: overdue;
+    # a4 (C) approved 11 months and 20 days ago, not critical: due within 30 days; a5 (C) approved a year ago with
+    # no contract (critical, 6 months): overdue. The others were never approved: due since they were recorded.
+    approve_on(i["a1"], today - relativedelta(months=1))
+    approve_on(i["a2"], today - relativedelta(months=25))
+    approve_on(i["a4"], today - relativedelta(months=11, days=20))
+    approve_on(i["a5"], today - relativedelta(months=12))
+    for code in ("a1", "a2", "a4"):
+        PartnershipContract.objects.create(initiative=i[code], critical_function="no")
+    stale = _build(banks["A"])["stale"]
+    assert stale["days"] == 30
+    # a7 never scored; a8 under retired version 0 of the scenario rubric; a10 is retired, so not chased.
+    assert stale["by_reason"] == {
+        "never_scored": 1,
+        "outdated_rubric": 1,
+        "reassessment_overdue": 2,
+        "reassessment_due": 4,
+    }
+    by_code = {x["code"]: x for x in stale["items"]}
+    assert set(by_code) == {"a2", "a3", "a4", "a5", "a6", "a7", "a8", "a9"}
+    assert (by_code["a2"]["reason"], by_code["a5"]["reason"]) == (
+        "reassessment_overdue",
+        "reassessment_overdue",
+    )
+    assert by_code["a7"]["reason"] == "never_scored" and by_code["a8"]["reason"] == "outdated_rubric"
+    assert by_code["a8"]["rubric_version"] == "scenario-default v0"
+    expected_dates = {
+        "a2": today - relativedelta(months=25) + relativedelta(months=24),
+        "a4": today - relativedelta(months=11, days=20) + relativedelta(months=12),
+        "a5": today - relativedelta(months=12) + relativedelta(months=6),
+        **{code: timezone.localdate(i[code].created_at) for code in ("a3", "a6", "a7", "a8", "a9")},
+    }
+    assert {c: x["next_reassessment_on"] for c, x in by_code.items()} == {
+        c: d.isoformat() for c, d in expected_dates.items()
+    }
+    assert by_code["a2"]["days_overdue"] == (today - expected_dates["a2"]).days > 0
+    # most overdue first
+    dates = [x["next_reassessment_on"] for x in stale["items"]]
+    assert dates == sorted(dates) and stale["items"][0]["code"] == "a5"  # six months overdue
+
+    settings.SCORECARD_REPORT_STALE_DAYS = 5  # a4 (due in 10 days) is then not due yet
+    assert _build(banks["A"])["stale"]["by_reason"]["reassessment_due"] == 3
+
+
+def test_open_monitoring_events_and_overdue_remediations(portfolio):
+    """The monitoring section against the same figures read here by the ORM."""
+    from django.db.models import Q
+    from django.utils import timezone
+
+    from partnerships.models import MonitoringEvent
+
+    banks, users, i = portfolio
+    today = timezone.localdate()
+    day = datetime.timedelta(days=1)
+    owner = users[("A", "analyst")]
+    rows = [
+        (i["a1"], "data_breach", "critical", "open", today - 5 * day, owner),
+        (i["a2"], "complaint", "low", "remediating", today + 3 * day, None),
+        (i["a3"], "regulatory_finding", "high", "open", None, owner),
+        (i["a4"], "incident", "medium", "closed", today - 9 * day, None),
+        (i["b1"], "incident", "high", "open", today - 9 * day, None),  # bank B
+    ]
+    for initiative, kind, severity, status, due, who in rows:
+        MonitoringEvent.objects.create(
+            initiative=initiative,
+            kind=kind,
+            severity=severity,
+            status=status,
+            closed_on=today if status == "closed" else None,
+            occurred_on=today - 20 * day,
+            remediation_due_on=due,
+            remediation_owner=who,
+            description=f"{kind} 描述",
+        )
+    section = _build(banks["A"])["monitoring"]
+    open_a = MonitoringEvent.objects.filter(initiative__bank=banks["A"]).exclude(status="closed")
+    assert section["open_count"] == open_a.count() == 3
+    assert section["overdue_remediations"] == open_a.filter(Q(remediation_due_on__lt=today)).count() == 1
+    assert section["by_severity"] == {
+        s: open_a.filter(severity=s).count() for s in ("critical", "high", "medium", "low")
+    }
+    assert [(e["code"], e["severity"], e["remediation_overdue"]) for e in section["items"]] == [
+        ("a1", "critical", True),
+        ("a3", "high", False),
+        ("a2", "low", False),
+    ]
+    assert section["items"][0]["remediation_owner"] == owner.username
+    everyone = report_payload_build(
+        kind="weekly_portfolio", bank=None, period_start=WEEK, period_end=WEEK_END
+    )
+    assert (
+        everyone["monitoring"]["open_count"] == MonitoringEvent.objects.exclude(status="closed").count() == 4
+    )
 
 
 def test_scenario_and_pillar_coverage(portfolio):

@@ -3,9 +3,10 @@
 import datetime
 
 import pytest
+from django.utils import timezone
 
 from config.celery_app import app as celery_app
-from partnerships.models import PartnerLicence, PartnerMetric
+from partnerships.models import PartnerLicence, PartnerMetric, PartnershipContract
 from scoring.choices import AssessmentStatus
 from scoring.models import Assessment, Criterion, Rating
 from scoring.services.rubrics import rubrics_load
@@ -26,11 +27,18 @@ def rubrics(db, taxonomy):
     rubrics_load(versions={1})
 
 
-def make_rated_initiative(*, rating: int = 3, compliance: int = 3, bank=None):
+def make_rated_initiative(*, rating: int = 3, compliance: int = 3, bank=None, contract: bool = True):
     """A scenario initiative: Tencent (+43 % market cap → 3) as lead, one KPI half-way (→ 2), every rated
-    criterion rated ``rating`` except compliance_readiness (``compliance``), in an approved assessment."""
+    criterion rated ``rating`` except compliance_readiness (``compliance``), in an approved assessment.
+
+    ``contract``: a complete contract and exit register entry (an exit plan tested 30 days ago, data return and
+    destruction terms, an alternative provider), so the register caps nothing and the scores below are those of
+    the ratings alone; ``contract=False`` leaves the register empty (exit readiness capped at 0, docs/lifecycle.md).
+    """
     bank = bank or BankFactory()
     initiative = InitiativeFactory(bank=bank, pillar_id="scenario", status="pilot")
+    if contract:
+        complete_contract(initiative)
     tencent = TechPartnerFactory(key="tencent", name_zh_hans="腾讯", name_en="Tencent")
     PartnerMetric.objects.get_or_create(
         partner=tencent,
@@ -71,6 +79,19 @@ def make_rated_initiative(*, rating: int = 3, compliance: int = 3, bank=None):
         for c in version.criteria.filter(source="rated")
     )
     return initiative
+
+
+def complete_contract(initiative, **fields):
+    """A contract register entry that caps exit readiness at nothing (scoring.lifecycle), ``fields`` overriding."""
+    values = {
+        "exit_plan": "切换至备选服务商，数据返还后销毁",
+        "exit_plan_last_tested_on": timezone.localdate() - datetime.timedelta(days=30),
+        "data_return_and_destruction": "yes",
+        "alternative_provider": "备选服务商",
+        "critical_function": "no",
+        **fields,
+    }
+    return PartnershipContract.objects.create(initiative=initiative, **values)
 
 
 def switch_broker(url: str) -> None:
