@@ -159,8 +159,8 @@ def _rows_the_demo_lacks(*, bank, user) -> None:
         )
     from partnerships.models import WebhookDelivery, WebhookEndpoint
 
-    if not WebhookEndpoint.objects.exists():
-        endpoint = WebhookEndpoint.objects.create(
+    if not WebhookEndpoint.objects.exists():  # the demo registers one (inactive); a test database may not
+        WebhookEndpoint.objects.create(
             bank=bank,
             url="https://hooks.example.com/scorecard",
             events=["score.created", "assessment.approved"],
@@ -168,8 +168,9 @@ def _rows_the_demo_lacks(*, bank, user) -> None:
             description="投后管理系统",
             created_by=user,
         )
+    if not WebhookDelivery.objects.exists():
         WebhookDelivery.objects.create(
-            endpoint=endpoint,
+            endpoint=WebhookEndpoint.objects.order_by("pk").first(),
             event_type="score.created",
             payload={"type": "score.created", "data": {"scores": []}},
             status="failed",

@@ -248,6 +248,14 @@ def test_demo_data_is_illustrative_and_broad(var_dir):
         ("demo_manager_b", "demo-rural-bank"): ("manager", True),
     }
 
+    # An integrator's webhook endpoint, registered through the service and switched off: the demo sends nothing.
+    from partnerships.models import WebhookDelivery, WebhookEndpoint
+
+    endpoint = WebhookEndpoint.objects.get()
+    assert endpoint.bank.code == "demo-city-bank" and endpoint.active is False
+    assert endpoint.url.startswith("https://") and endpoint.secret.startswith("whsec_")
+    assert "score.created" in endpoint.events and not WebhookDelivery.objects.exists()
+
 
 def test_seed_demo_twice_changes_nothing(var_dir):
     first = run_seed_demo()

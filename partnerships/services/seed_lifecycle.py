@@ -18,7 +18,14 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from ..errors import ServiceError
-from ..models import Bank, Initiative, MonitoringEvent, PartnershipContract, ReassessmentPolicy
+from ..models import (
+    Bank,
+    Initiative,
+    MonitoringEvent,
+    PartnershipContract,
+    ReassessmentPolicy,
+    WebhookEndpoint,
+)
 from .lifecycle import (
     CONTRACT_FIELDS,
     EVENT_FIELDS,
@@ -27,6 +34,7 @@ from .lifecycle import (
     monitoring_event_create,
     reassessment_policy_set,
 )
+from .webhooks import webhook_endpoint_create
 
 DEMO_LIFECYCLE = Path(settings.BASE_DIR) / "fixtures" / "demo_lifecycle.yaml"
 
@@ -110,4 +118,16 @@ def lifecycle_demo_seed(*, path: Path = DEMO_LIFECYCLE) -> dict[str, int]:
             except ServiceError as exc:
                 raise DemoLifecycleError(f"{where}: {'; '.join(exc.messages())}") from exc
             created += 1
+        for n, entry in enumerate(data.get("webhooks") or []):
+            where = f"{path.name}: webhooks[{n}]"
+            bank = banks.get(entry.get("bank"))
+            if bank is None:
+                raise DemoLifecycleError(f"{where}: bank: unknown bank")
+            if WebhookEndpoint.objects.filter(bank=bank, url=entry.get("url")).exists():
+                continue
+            values = {k: v for k, v in entry.items() if k != "bank"}
+            try:
+                webhook_endpoint_create(user=None, data={"bank": bank.pk, **values})
+            except ServiceError as exc:
+                raise DemoLifecycleError(f"{where}: {'; '.join(exc.messages())}") from exc
     return {"contracts": written, "events": created}
