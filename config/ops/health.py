@@ -8,8 +8,9 @@
 - ``worker``: at least one Celery worker answered a ping (remote control) within ``READYZ_WORKER_TIMEOUT``
   seconds. The answer — or its absence — is kept in the cache for ``READYZ_WORKER_CACHE_SECONDS`` (shared by every
   web process on Redis), so calling /readyz every few seconds costs one ping per interval, not one per call;
-- ``beat``: the most frequent enabled periodic task on an interval schedule (the score-job sweeper, every
-  minute, scoring/migrations/0002) last ran no longer ago than its interval plus ``READYZ_BEAT_GRACE_SECONDS``.
+- ``beat``: the most frequent enabled periodic tasks on an interval schedule (the score-job and webhook sweepers,
+  every minute, scoring/migrations/0002 and partnerships/migrations/0010): the one that ran last did so no longer
+  ago than its interval plus ``READYZ_BEAT_GRACE_SECONDS``.
   Beat records each run in ``PeriodicTask.last_run_at`` (``CELERY_BEAT_SYNC_EVERY = 1``: right after sending the
   task). A task created or changed since then (``date_changed``) counts from that moment, as beat itself counts:
   a fresh installation is not "late" before its first interval has passed.
@@ -128,6 +129,11 @@ def _interval_seconds(interval) -> float:
     return timedelta(**{interval.period: interval.every}).total_seconds()
 
 
+def _since(task):
+    """When beat last ran the task, or when it was created or changed if that is later (beat counts from there)."""
+    return max(t for t in (task.last_run_at, task.date_changed) if t is not None)
+
+
 def check_beat(*, database_ok: bool) -> dict:
     if not database_ok:
         return {"status": FAIL, "error": "database unavailable: beat's last run cannot be read"}
@@ -149,10 +155,13 @@ def check_beat(*, database_ok: bool) -> dict:
             "status": SKIPPED,
             "note": "no enabled periodic task on an interval schedule to judge beat by",
         }
-    task = min(rows, key=lambda row: _interval_seconds(row.interval))
-    interval = _interval_seconds(task.interval)
+    # The most frequent interval judges beat; among the tasks that share it (the score-job and webhook sweepers both
+    # run every minute), the one beat touched last: a live beat sends them all, so one fresh run shows it ticking.
+    interval = min(_interval_seconds(row.interval) for row in rows)
+    task, since = max(
+        ((row, _since(row)) for row in rows if _interval_seconds(row.interval) == interval), key=lambda pair: pair[1]
+    )
     allowed = interval + settings.READYZ_BEAT_GRACE_SECONDS
-    since = max(t for t in (task.last_run_at, task.date_changed) if t is not None)
     age = (now - since).total_seconds()
     result = {
         "status": OK if age <= allowed else FAIL,

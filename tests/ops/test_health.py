@@ -150,6 +150,31 @@ def test_readyz_names_beat_when_no_task_ever_ran_and_its_schedule_is_older_than_
     assert body["checks"]["beat"]["status"] == "ok"
 
 
+def test_beat_is_judged_by_the_freshest_of_the_tasks_that_share_the_shortest_interval(db, sweeper, settings):
+    """Two every-minute tasks: beat sends both, so one recent run shows it alive even if the other lags; both late
+    names the later of the two; a slower task (hourly) never decides while a faster one exists."""
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    from config.ops.health import check_beat
+
+    minute = IntervalSchedule.objects.get(every=60, period=IntervalSchedule.SECONDS)
+    hour, _ = IntervalSchedule.objects.get_or_create(every=3600, period=IntervalSchedule.SECONDS)
+    other = PeriodicTask.objects.create(name="another minute task", task="tests.other", interval=minute)
+    hourly = PeriodicTask.objects.create(name="an hourly task", task="tests.hourly", interval=hour)
+    grace = settings.READYZ_BEAT_GRACE_SECONDS
+
+    set_last_run(sweeper, seconds_ago=60 + grace + 100)
+    set_last_run(other, seconds_ago=5)
+    set_last_run(hourly, seconds_ago=10)
+    result = check_beat(database_ok=True)
+    assert result["status"] == "ok" and result["task"] == "tests.other"
+
+    set_last_run(other, seconds_ago=60 + grace + 50)
+    result = check_beat(database_ok=True)
+    assert result["status"] == "fail" and result["task"] == "tests.other"
+    assert result["interval_seconds"] == 60
+
+
 @pytest.mark.slow
 def test_readyz_names_the_database_when_it_is_unreachable(tmp_path):
     """gunicorn with a DATABASE_URL nothing answers: /healthz still 200, /readyz 503 naming the database (and beat,

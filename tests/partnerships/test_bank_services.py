@@ -4,6 +4,7 @@ managers change only the lending profile of their own bank; every refusal writes
 from __future__ import annotations
 
 import pytest
+from django.utils import translation
 
 from partnerships.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
 from partnerships.models import Bank, Initiative
@@ -117,7 +118,7 @@ def test_only_superusers_delete_a_bank_and_never_one_with_initiatives(two_banks,
     initiative = InitiativeFactory(bank=banks["A"])
     with pytest.raises(Forbidden):
         bank_delete(user=users[("A", "manager")], bank=banks["A"])
-    with pytest.raises(Conflict) as refused:
+    with pytest.raises(Conflict) as refused, translation.override("en"):
         bank_delete(user=root, bank=banks["A"])
     assert "initiatives (1)" in refused.value.message
     assert Bank.objects.filter(pk=banks["A"].pk).exists()
