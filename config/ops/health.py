@@ -159,7 +159,8 @@ def check_beat(*, database_ok: bool) -> dict:
     # run every minute), the one beat touched last: a live beat sends them all, so one fresh run shows it ticking.
     interval = min(_interval_seconds(row.interval) for row in rows)
     task, since = max(
-        ((row, _since(row)) for row in rows if _interval_seconds(row.interval) == interval), key=lambda pair: pair[1]
+        ((row, _since(row)) for row in rows if _interval_seconds(row.interval) == interval),
+        key=lambda pair: pair[1],
     )
     allowed = interval + settings.READYZ_BEAT_GRACE_SECONDS
     age = (now - since).total_seconds()
