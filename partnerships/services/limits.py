@@ -28,7 +28,7 @@ from django.db.models import OuterRef, Q, Subquery
 from .. import limit_rules
 from ..choices import LendingProduct
 from ..limit_rules import BANK, BLOCKING, WITHIN, BankFigures, BankProfile, Exposure, LimitRow, Rule
-from ..models import Bank, BankPeriodFigures, InitiativePartner, LimitRule, PartnerExposure
+from ..models import Bank, BankPeriodFigures, InitiativePartner, LimitRule, PartnerExposure, TechPartner
 
 
 def max_age_days() -> int:
@@ -151,25 +151,78 @@ def limit_utilisation(
     rules = _rules(list(with_month))
 
     age = max_age_days()
-    for bank_id, month in with_month.items():
-        bank_rules = [r for r in rules if r.bank_id is None or r.bank_id == bank_id]
-        checked = limit_rules.check_limits(
-            bank=profiles[bank_id],
-            rules=bank_rules,
+    for bank_id in with_month:
+        _check_into(
+            out[bank_id],
+            profile=profiles[bank_id],
+            rules=rules,
             exposures=exposures[bank_id],
             figures=figures[bank_id],
-            month_end=month,
-            max_age_days=age,
+            age=age,
         )
-        found = limit_rules.figures_for(figures[bank_id], month, age)
-        result = out[bank_id]
-        result.figures = {name: f.as_dict() for name, f in found.items()}
-        result.joint_partner_ids = frozenset(
-            e.partner_id
-            for e in exposures[bank_id]
-            if e.product == LendingProduct.JOINT_LENDING and e.balance > 0
+        out[bank_id].rows = _filtered(out[bank_id].rows, exposures[bank_id], partner=partner, group=group)
+    return out
+
+
+def _check_into(
+    result: BankLimits,
+    *,
+    profile: BankProfile,
+    rules: list[Rule],
+    exposures: list[Exposure],
+    figures: list[BankFigures],
+    age: int,
+) -> None:
+    """Run the check for ``result``'s bank and month and keep its rows, figures and joint-lending partners."""
+    bank_id, month = result.bank_id, result.month_end
+    result.rows = limit_rules.check_limits(
+        bank=profile,
+        rules=[r for r in rules if r.bank_id is None or r.bank_id == bank_id],
+        exposures=exposures,
+        figures=figures,
+        month_end=month,
+        max_age_days=age,
+    )
+    found = limit_rules.figures_for(figures, month, age)
+    result.figures = {name: f.as_dict() for name, f in found.items()}
+    result.joint_partner_ids = frozenset(
+        e.partner_id for e in exposures if e.product == LendingProduct.JOINT_LENDING and e.balance > 0
+    )
+
+
+def _exposures_apart(
+    months: list[datetime.date], bank_ids: list[int] | None
+) -> dict[tuple[int, datetime.date], list[Exposure]]:
+    """``_exposures`` for many months (every bank's when ``bank_ids`` is None) in two queries: the rows without
+    their partner, then each partner once — a year of 1,000 partners is 24,000 rows, and reading the partner's
+    key, group and names with every one of them took as long as the rest of the read."""
+    rows = PartnerExposure.objects.filter(period_end__in=months)
+    if bank_ids is not None:
+        rows = rows.filter(bank_id__in=bank_ids)
+    rows = list(
+        rows.values_list(
+            "bank_id",
+            "period_end",
+            "partner_id",
+            "product",
+            "balance",
+            "partner_funded_balance",
+            "lowest_partner_share_percent",
+            "out_of_region_balance",
         )
-        result.rows = _filtered(checked, exposures[bank_id], partner=partner, group=group)
+    )
+    partners = {
+        pk: (key, group_name or "", zh, en)
+        for pk, key, group_name, zh, en in TechPartner.objects.filter(
+            pk__in={row[2] for row in rows}
+        ).values_list("pk", "key", "related_party_group", "name_zh_hans", "name_en")
+    }
+    out: dict[tuple[int, datetime.date], list[Exposure]] = defaultdict(list)
+    for bank_id, period_end, partner_id, product, balance, funded, low, outside in rows:
+        key, group_name, zh, en = partners[partner_id]
+        out[(bank_id, period_end)].append(
+            Exposure(partner_id, key, product, balance, funded, low, outside, group_name, zh, en)
+        )
     return out
 
 
@@ -248,33 +301,9 @@ def _profile(row: dict) -> BankProfile:
     )
 
 
-def limit_trend(
-    bank_ids: Iterable[int], *, months: list[datetime.date]
-) -> dict[datetime.date, dict[str, Decimal | None]]:
-    """{month end: {kind: the highest utilisation in percent over the banks' rows of that kind}} for each of
-    ``months`` (month ends) in which some bank has a row of the kind; None where every such row is unknown.
-
-    The peaks of the rows ``limit_utilisation(bank_ids, as_of=month, period=month)`` would return, month by month
-    (the same pure check: ``limit_rules.peak_utilisation``), read in four queries for all the months instead of four
-    a month, and without building the rows — what the report's trend charts need."""
-    ids = sorted({int(i) for i in bank_ids})
-    wanted = sorted({month_end(m) for m in months})
+def _peaks(read, wanted, banks_with, profiles, figures, rules, age) -> dict[datetime.date, dict]:
+    """{month: {kind: peak over the banks}} for the months of ``wanted`` some bank has exposure in."""
     out: dict[datetime.date, dict[str, Decimal | None]] = {}
-    if not ids or not wanted:
-        return out
-    profiles = {
-        row["pk"]: _profile(row)
-        for row in _profiles(ids).values("pk", "bank_type", "home_region", "limit_warning_percent")
-    }
-    if not profiles:
-        return out
-    read = _exposures({pk: set(wanted) for pk in profiles})
-    banks_with = sorted({pk for pk, _m in read})
-    if not banks_with:
-        return out
-    figures = _figures(banks_with, up_to=wanted[-1])
-    rules = _rules(banks_with)
-    age = max_age_days()
     for month in wanted:
         peaks: dict[str, Decimal | None] = {}
         for bank_id in banks_with:
@@ -296,6 +325,64 @@ def limit_trend(
         if peaks:
             out[month] = peaks
     return out
+
+
+@dataclass
+class LimitHistory:
+    """A year of limits read once (``limit_history``): what the report's exposure section shows."""
+
+    months: list[datetime.date]
+    exposures: dict[tuple[int, datetime.date], list[Exposure]]  # (bank id, month end) → the month's exposures
+    current: dict[int, BankLimits]  # the last month's check, for each bank with exposure in it
+    # The earlier months' peaks: {month: {kind: the highest utilisation % over the banks' rows of that kind, None
+    # where every such row is unknown}}, for the months with exposure.
+    trend: dict[datetime.date, dict[str, Decimal | None]]
+    codes: dict[int, str]  # bank id → code, for the banks read
+
+
+def limit_history(bank_ids: Iterable[int] | None, *, months: list[datetime.date]) -> LimitHistory:
+    """The exposures of ``months`` (month ends, oldest first), the full check of the last one and the peaks of the
+    others, for ``bank_ids`` (None: every bank with exposure in those months; tenancy is the caller's).
+
+    The last month's rows are those ``limit_utilisation(ids, as_of=last, period=last)`` returns; each earlier
+    month's peaks are the highest ``utilisation_percent`` of the rows it would return for that month (the same pure
+    check, ``limit_rules.peak_utilisation``, without building the rows). Reading month by month took four queries
+    a month; this reads once: five queries (the exposures, their partners, the banks, their figures, the rules),
+    whatever the banks, partners and months.
+    """
+    wanted = sorted({month_end(m) for m in months})
+    ids = None if bank_ids is None else sorted({int(i) for i in bank_ids})
+    history = LimitHistory(months=wanted, exposures={}, current={}, trend={}, codes={})
+    if not wanted or ids == []:
+        return history
+    read = _exposures_apart(wanted, ids)
+    history.exposures = read
+    banks_with = sorted({pk for pk, _m in read})
+    if not banks_with:
+        return history
+    profiles = {}
+    for row in _profiles(banks_with).values(
+        "pk", "code", "bank_type", "home_region", "limit_warning_percent"
+    ):
+        profiles[row["pk"]] = _profile(row)
+        history.codes[row["pk"]] = row["code"]
+    figures = _figures(banks_with, up_to=wanted[-1])
+    rules = _rules(banks_with)
+    age = max_age_days()
+    last = wanted[-1]
+    for bank_id in banks_with:
+        if (bank_id, last) in read:
+            result = history.current[bank_id] = BankLimits(bank_id=bank_id, month_end=last)
+            _check_into(
+                result,
+                profile=profiles[bank_id],
+                rules=rules,
+                exposures=read[(bank_id, last)],
+                figures=figures[bank_id],
+                age=age,
+            )
+    history.trend = _peaks(read, wanted[:-1], banks_with, profiles, figures, rules, age)
+    return history
 
 
 def _filtered(rows: list[LimitRow], exposures: list[Exposure], *, partner: str | None, group: str | None):

@@ -1,9 +1,9 @@
 """The report's exposure section: money lent with partners, its concentration, and the joint-lending limits.
 
-Built from ``PartnerExposure`` and the limit check (``partnerships.services.limits.limit_utilisation``) in a fixed
-number of queries whatever the number of partners and months: one for the latest month, one grouped query for
-twelve months of balances per partner, the limit check's four for the month and four more for the peaks of the
-eleven earlier months (``limit_trend``) — ten in all for one bank.
+Built from ``PartnerExposure`` and the limit check in a fixed number of queries whatever the number of partners
+and months: one for the latest month, then ``partnerships.services.limits.limit_history``'s five — the year's
+exposures and their partners (the balances and the check both read them), the banks, their figures and the rules —
+six in all. The latest month gets the full check (its rows); the eleven before it the peak per kind.
 
 Payload key ``exposure`` (absent from reports built before it existed; the page and exports then leave the
 section out):
@@ -34,10 +34,11 @@ import datetime
 from collections import defaultdict
 from decimal import Decimal
 
-from django.db.models import Max, Q, Sum
+from django.db.models import Max
 
 from partnerships.choices import LendingProduct, LimitStatus
 from partnerships.models import PartnerExposure
+from partnerships.services.limits import LimitHistory, limit_history
 
 TREND_MONTHS = 12
 TREND_GROUPS = 5
@@ -101,24 +102,8 @@ def exposure_section(
     if month is None:
         return {"present": False, "month": None}
     months = month_ends(month)
-    joint = Q(product=LendingProduct.JOINT_LENDING)
-    rows = list(
-        exposures.filter(period_end__gte=months[0])
-        .order_by()
-        .values(
-            "period_end",
-            "partner_id",
-            "partner__key",
-            "partner__name_zh_hans",
-            "partner__name_en",
-            "partner__related_party_group",
-        )
-        .annotate(
-            sum_balance=Sum("balance"),
-            joint_balance=Sum("balance", filter=joint),
-            funded=Sum("partner_funded_balance", filter=joint),
-        )
-    )
+    history = limit_history(None if bank_id is None else [bank_id], months=months)
+    rows = _balances(history.exposures)
     by_month: dict[datetime.date, list[dict]] = defaultdict(list)
     for row in rows:
         by_month[row["period_end"]].append(row)
@@ -199,32 +184,46 @@ def exposure_section(
             "series": [{"group": g, "values": [round(v, 2) for v in series[g]]} for g in top]
             + ([{"group": "", "values": [round(v, 2) for v in others]}] if any(others) else []),
         },
-        **_limits(bank_id=bank_id, months=months, limit=limit),
+        **_limits(history, all_banks=bank_id is None, limit=limit),
     }
 
 
-def _limits(*, bank_id: int | None, months: list[datetime.date], limit: int) -> dict:
-    """The limit check's rows for the latest month (worst first) and the highest utilisation per kind per month.
+def _balances(exposures: dict) -> list[dict]:
+    """The year's balances per month and partner, summed over the banks read: both products (``sum_balance``),
+    joint lending alone (``joint_balance``, None without any) and its partner-funded part (``funded``, None
+    without any recorded) — what a SQL ``SUM`` with a product filter gives, from the rows the limit check reads."""
+    out: dict[tuple, dict] = {}
+    for (_bank, period_end), month_rows in exposures.items():
+        for e in month_rows:
+            row = out.get((period_end, e.partner_id))
+            if row is None:
+                row = out[(period_end, e.partner_id)] = {
+                    "period_end": period_end,
+                    "partner_id": e.partner_id,
+                    "partner__key": e.partner_key,
+                    "partner__name_zh_hans": e.partner_name_zh_hans,
+                    "partner__name_en": e.partner_name_en,
+                    "partner__related_party_group": e.related_party_group,
+                    "sum_balance": Decimal(0),
+                    "joint_balance": None,
+                    "funded": None,
+                }
+            row["sum_balance"] += e.balance
+            if e.product == LendingProduct.JOINT_LENDING:
+                row["joint_balance"] = (row["joint_balance"] or Decimal(0)) + e.balance
+                if e.partner_funded_balance is not None:
+                    row["funded"] = (row["funded"] or Decimal(0)) + e.partner_funded_balance
+    return list(out.values())
 
-    The rows are ``partnerships.services.limits.limit_utilisation`` for the report's month (four queries); the
-    earlier months of the trend are ``limit_trend`` (the same check's peak per kind, four queries for all eleven
-    months). For a report on every bank the rows of every bank are listed, each with its bank's code."""
-    from partnerships.models import Bank
-    from partnerships.services.limits import limit_trend, limit_utilisation
 
-    if bank_id is None:
-        bank_ids = list(
-            PartnerExposure.objects.filter(period_end__in=months)
-            .order_by()
-            .values_list("bank_id", flat=True)
-            .distinct()
-        )
-    else:
-        bank_ids = [bank_id]
-    codes = dict(Bank.objects.filter(pk__in=bank_ids).values_list("pk", "code")) if bank_id is None else {}
+def _limits(history: LimitHistory, *, all_banks: bool, limit: int) -> dict:
+    """The limit check's rows for the latest month (worst first) and the highest utilisation per kind per month,
+    from ``partnerships.services.limits.limit_history`` (the year read once). For a report on every bank the rows
+    of every bank are listed, each with its bank's code."""
+    months = history.months
     kinds: list[str] = []
     trend: dict[str, list[float | None]] = {}
-    items: list[dict] = []
+    checked: list[tuple[str, object]] = []  # (bank code, LimitRow)
 
     def peak(kind: str, i: int, value) -> None:
         if kind not in trend:
@@ -233,39 +232,37 @@ def _limits(*, bank_id: int | None, months: list[datetime.date], limit: int) -> 
         if value is not None:
             trend[kind][i] = max(trend[kind][i] or 0.0, float(value))
 
-    earlier = limit_trend(bank_ids, months=months[:-1]) if len(months) > 1 else {}
     for i, month in enumerate(months[:-1]):
-        for kind, value in earlier.get(month, {}).items():
+        for kind, value in history.trend.get(month, {}).items():
             peak(kind, i, value)
-    last = months[-1]
-    # as_of only bounds the search for a month; period fixes it (a month without exposure has no rows).
-    checked = limit_utilisation(bank_ids, as_of=last, period=last)
-    for bank, result in sorted(checked.items()):
-        if result.month_end != last:
-            continue
+    for bank, result in sorted(history.current.items()):
+        code = history.codes.get(bank, "") if all_banks else ""
         for row in result.rows:
             peak(row.rule.kind, len(months) - 1, row.utilisation_percent)
-            items.append({**row.as_dict(), "bank": codes.get(bank, "")})
+            checked.append((code, row))
     counts = {status: 0 for status in STATUS_ORDER}
-    for item in items:
-        counts[item["status"]] = counts.get(item["status"], 0) + 1
+    for _code, row in checked:
+        counts[row.status] = counts.get(row.status, 0) + 1
 
-    def urgency(item: dict):
-        utilisation = item["utilisation_percent"]
+    def urgency(pair):
+        code, row = pair
+        utilisation = row.utilisation_percent  # four decimals, as the item shows it
         return (
-            STATUS_ORDER.get(item["status"], 9),
-            -(Decimal(utilisation) if utilisation is not None else Decimal(0)),
-            item["bank"],
-            item["rule"],
-            item["subject"],
+            STATUS_ORDER.get(row.status, 9),
+            -(utilisation if utilisation is not None else Decimal(0)),
+            code,
+            row.rule.key,
+            row.subject,
         )
 
-    items.sort(key=urgency)
+    # Sorted as rows, and only the listed ones made into dicts: 2,500 rows of 1,000 partners, 1,000 listed.
+    checked.sort(key=urgency)
+    items = [{**row.as_dict(), "bank": code} for code, row in checked[:limit]]
     return {
         "limits": {
             "counts": {str(k): v for k, v in counts.items()},
-            "count": len(items),
-            "listed": min(len(items), limit),
+            "count": len(checked),
+            "listed": len(items),
             "items": items[:limit],
         },
         "limit_trend": {

@@ -219,7 +219,7 @@ def test_a_report_built_before_the_section_still_renders(lending):
 
 
 def test_the_section_reads_a_fixed_number_of_queries_whatever_the_partners(lending):
-    """Month, 12 months of balances, the limit check's four queries for the month and four for the trend."""
+    """The month, then the year read once (exposures, their partners, the banks, their figures, the rules)."""
     from django.test.utils import CaptureQueriesContext
 
     from scoring.reports.exposure import exposure_section
@@ -236,7 +236,7 @@ def test_the_section_reads_a_fixed_number_of_queries_whatever_the_partners(lendi
             PartnerExposure.objects.create(
                 bank=lending, partner=partner, period_end=month, balance=Decimal(10), out_of_region_balance=0
             )
-    assert count() == before == 2 + 4 + 4
+    assert count() == before == 1 + 5  # the month, then limit_history: exposures, partners, banks, figures, rules
 
 
 @pytest.mark.parametrize("scope", ["bank", "all banks"])
