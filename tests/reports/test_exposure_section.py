@@ -236,7 +236,9 @@ def test_the_section_reads_a_fixed_number_of_queries_whatever_the_partners(lendi
             PartnerExposure.objects.create(
                 bank=lending, partner=partner, period_end=month, balance=Decimal(10), out_of_region_balance=0
             )
-    assert count() == before == 1 + 5  # the month, then limit_history: exposures, partners, banks, figures, rules
+    assert (
+        count() == before == 1 + 5
+    )  # the month, then limit_history: exposures, partners, banks, figures, rules
 
 
 @pytest.mark.parametrize("scope", ["bank", "all banks"])
