@@ -55,12 +55,61 @@ def month_ends(last: datetime.date, n: int) -> list[datetime.date]:
     return out[::-1]
 
 
+def load_exposure(
+    bank_id: int, partner_ids: list[int], ends: list[datetime.date], *, rng, source: str
+) -> int:
+    """Quarterly bank figures and, for every month end and partner, joint lending (30–50 % partner-funded, now and
+    then a little out of region) and facilitation, written by COPY over what the bank had. Returns the rows."""
+    from django.db import connection
+
+    from partnerships.models import BankPeriodFigures
+
+    BankPeriodFigures.objects.filter(bank_id=bank_id).delete()
+    BankPeriodFigures.objects.bulk_create(
+        BankPeriodFigures(
+            bank_id=bank_id,
+            period_end=end,
+            tier1_net_capital=rng.randint(5_000_000, 9_000_000),
+            total_loans=rng.randint(80_000_000, 120_000_000),
+            source=source,
+        )
+        for end in ends
+        if end.month in (3, 6, 9, 12)
+    )
+    buffer = io.StringIO()
+    now = datetime.datetime.now(datetime.UTC).isoformat()
+    rows = 0
+    for end in ends:
+        for partner_id in partner_ids:
+            balance = rng.randint(1_000, 200_000)
+            funded = round(balance * rng.uniform(0.3, 0.5), 2)
+            outside = round(balance * rng.choice([0, 0, 0, 0.01]), 2)
+            low = round(rng.uniform(30, 40), 4)
+            buffer.write(
+                f"{bank_id}\t{partner_id}\t{end}\tjoint_lending\t{balance}\t{funded}\t{low}\t{outside}\t{source}\t{now}\n"
+            )
+            buffer.write(
+                f"{bank_id}\t{partner_id}\t{end}\tfacilitation\t{balance // 3}\t\\N\t\\N\t0\t{source}\t{now}\n"
+            )
+            rows += 2
+    columns = (
+        "bank_id, partner_id, period_end, product, balance, partner_funded_balance, lowest_partner_share_percent, "
+        "out_of_region_balance, source, updated_at"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM partnerships_partnerexposure WHERE bank_id = %s", [bank_id])
+        with cursor.copy(f"COPY partnerships_partnerexposure ({columns}) FROM STDIN") as copy:
+            copy.write(buffer.getvalue())
+        for table in ("partnerexposure", "bankperiodfigures", "techpartner"):
+            cursor.execute(f"ANALYZE partnerships_{table}")
+    return rows
+
+
 def generate(*, partners: int, months: int, seed: int) -> tuple[int, datetime.date]:
     """A bank with ``partners`` partners (groups of five related parties, a third ungrouped) and ``months`` months
     of joint lending and facilitation with each, by COPY; quarterly figures. Returns the bank id and last month."""
-    from django.db import connection
 
-    from partnerships.models import Bank, BankPeriodFigures, TechPartner
+    from partnerships.models import Bank, TechPartner
     from partnerships.services.limit_register import limits_load
 
     rng = random.Random(seed)
@@ -86,44 +135,7 @@ def generate(*, partners: int, months: int, seed: int) -> tuple[int, datetime.da
         TechPartner.objects.filter(key__startswith="bench-p").order_by("key").values_list("id", flat=True)
     )
     last = datetime.date(2025, 6, 30)
-    ends = month_ends(last, months)
-    BankPeriodFigures.objects.bulk_create(
-        BankPeriodFigures(
-            bank=bank,
-            period_end=end,
-            tier1_net_capital=rng.randint(5_000_000, 9_000_000),
-            total_loans=rng.randint(80_000_000, 120_000_000),
-            source="bench",
-        )
-        for end in ends
-        if end.month in (3, 6, 9, 12)
-    )
-    buffer = io.StringIO()
-    now = datetime.datetime.now(datetime.UTC).isoformat()
-    rows = 0
-    for end in ends:
-        for partner_id in ids:
-            balance = rng.randint(1_000, 200_000)
-            funded = round(balance * rng.uniform(0.3, 0.5), 2)
-            outside = round(balance * rng.choice([0, 0, 0, 0.01]), 2)
-            low = round(rng.uniform(30, 40), 4)
-            buffer.write(
-                f"{bank.pk}\t{partner_id}\t{end}\tjoint_lending\t{balance}\t{funded}\t{low}\t{outside}\tbench\t{now}\n"
-            )
-            buffer.write(
-                f"{bank.pk}\t{partner_id}\t{end}\tfacilitation\t{balance // 3}\t\\N\t\\N\t0\tbench\t{now}\n"
-            )
-            rows += 2
-    columns = (
-        "bank_id, partner_id, period_end, product, balance, partner_funded_balance, lowest_partner_share_percent, "
-        "out_of_region_balance, source, updated_at"
-    )
-    with connection.cursor() as cursor:
-        with cursor.copy(f"COPY partnerships_partnerexposure ({columns}) FROM STDIN") as copy:
-            copy.write(buffer.getvalue())
-        cursor.execute("ANALYZE partnerships_partnerexposure")
-        cursor.execute("ANALYZE partnerships_bankperiodfigures")
-        cursor.execute("ANALYZE partnerships_techpartner")
+    rows = load_exposure(bank.pk, ids, month_ends(last, months), rng=rng, source="bench")
     log(f"generated {rows:,} exposure rows ({partners:,} partners × {months} months × 2 products)")
     return bank.pk, last
 

@@ -65,57 +65,15 @@ def score_everything() -> int:
 
 
 def add_exposure(bank_id: int, partner_ids: list[int], *, months: int, seed: int, tag: str) -> int:
-    """``months`` months of joint lending and facilitation with each partner for the bank, by COPY."""
-    import io
+    """``months`` months of joint lending and facilitation with each partner for the bank, by COPY (the limit
+    bench's generator, ``bench.limits.load_exposure``), up to the report's month."""
     import random
 
-    from django.db import connection
+    from bench.limits import load_exposure, month_ends
 
-    from bench.limits import month_ends
-    from partnerships.models import BankPeriodFigures
-
-    rng = random.Random(seed)
-    last = last_month_end()
-    ends = month_ends(last, months)
-    BankPeriodFigures.objects.filter(bank_id=bank_id).delete()
-    BankPeriodFigures.objects.bulk_create(
-        BankPeriodFigures(
-            bank_id=bank_id,
-            period_end=end,
-            tier1_net_capital=rng.randint(5_000_000, 9_000_000),
-            total_loans=rng.randint(80_000_000, 120_000_000),
-            source="bench",
-        )
-        for end in ends
-        if end.month in (3, 6, 9, 12)
+    return load_exposure(
+        bank_id, partner_ids, month_ends(last_month_end(), months), rng=random.Random(seed), source=tag
     )
-    buffer = io.StringIO()
-    now = datetime.datetime.now(datetime.UTC).isoformat()
-    rows = 0
-    for end in ends:
-        for partner_id in partner_ids:
-            balance = rng.randint(1_000, 200_000)
-            funded = round(balance * rng.uniform(0.3, 0.5), 2)
-            outside = round(balance * rng.choice([0, 0, 0, 0.01]), 2)
-            low = round(rng.uniform(30, 40), 4)
-            buffer.write(
-                f"{bank_id}\t{partner_id}\t{end}\tjoint_lending\t{balance}\t{funded}\t{low}\t{outside}\t{tag}\t{now}\n"
-            )
-            buffer.write(
-                f"{bank_id}\t{partner_id}\t{end}\tfacilitation\t{balance // 3}\t\\N\t\\N\t0\t{tag}\t{now}\n"
-            )
-            rows += 2
-    columns = (
-        "bank_id, partner_id, period_end, product, balance, partner_funded_balance, lowest_partner_share_percent, "
-        "out_of_region_balance, source, updated_at"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM partnerships_partnerexposure WHERE bank_id = %s", [bank_id])
-        with cursor.copy(f"COPY partnerships_partnerexposure ({columns}) FROM STDIN") as copy:
-            copy.write(buffer.getvalue())
-        for table in ("partnerexposure", "bankperiodfigures", "techpartner"):
-            cursor.execute(f"ANALYZE partnerships_{table}")
-    return rows
 
 
 def last_month_end() -> datetime.date:

@@ -21,18 +21,24 @@ from kombu.exceptions import OperationalError as BrokerOperationalError
 TRANSIENT = (OperationalError, InterfaceError, BrokerOperationalError, ConnectionError, TimeoutError)
 
 
+def _reliable(**options) -> dict:
+    """What every task here shares — no result kept, acknowledged late and rejected on worker loss (a lost worker's
+    task runs again), retried with jittered back-off on transient database and broker errors — and its own name,
+    retries and time limits."""
+    return {
+        "ignore_result": True,
+        "acks_late": True,
+        "reject_on_worker_lost": True,
+        "autoretry_for": TRANSIENT,
+        "retry_backoff": 2,
+        "retry_backoff_max": 60,
+        "retry_jitter": True,
+        **options,
+    }
+
+
 @shared_task(
-    name="partnerships.check_limits",
-    ignore_result=True,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=TRANSIENT,
-    retry_backoff=2,
-    retry_backoff_max=60,
-    retry_jitter=True,
-    max_retries=10,
-    soft_time_limit=240,
-    time_limit=300,
+    **_reliable(name="partnerships.check_limits", max_retries=10, soft_time_limit=240, time_limit=300)
 )
 def check_limits_task(as_of: str | None = None, bank_ids: list[int] | None = None) -> dict:
     """Check the limits of every bank (or ``bank_ids``) on ``as_of`` (ISO date; today by default)."""
@@ -52,17 +58,9 @@ def check_limits_task(as_of: str | None = None, bank_ids: list[int] | None = Non
 
 
 @shared_task(
-    name="partnerships.purge_idempotency_records",
-    ignore_result=True,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=TRANSIENT,
-    retry_backoff=2,
-    retry_backoff_max=60,
-    retry_jitter=True,
-    max_retries=10,
-    soft_time_limit=240,
-    time_limit=300,
+    **_reliable(
+        name="partnerships.purge_idempotency_records", max_retries=10, soft_time_limit=240, time_limit=300
+    )
 )
 def purge_idempotency_records_task() -> int:
     """Delete the API's idempotency records older than IDEMPOTENCY_TTL_HOURS (beat: partnerships/migrations/0009).
@@ -75,17 +73,9 @@ def purge_idempotency_records_task() -> int:
 
 
 @shared_task(
-    name="partnerships.send_reassessment_reminders",
-    ignore_result=True,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=TRANSIENT,
-    retry_backoff=2,
-    retry_backoff_max=60,
-    retry_jitter=True,
-    max_retries=10,
-    soft_time_limit=240,
-    time_limit=300,
+    **_reliable(
+        name="partnerships.send_reassessment_reminders", max_retries=10, soft_time_limit=240, time_limit=300
+    )
 )
 def send_reassessment_reminders_task(today: str | None = None) -> int:
     """The weekly re-assessment reminder (beat: partnerships/migrations/0011). Safe to run twice: each bank's
@@ -98,17 +88,13 @@ def send_reassessment_reminders_task(today: str | None = None) -> int:
 
 
 @shared_task(
-    name="partnerships.webhook_deliver",
-    ignore_result=True,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=2,
-    retry_backoff_max=60,
-    retry_jitter=True,
-    max_retries=10,
-    soft_time_limit=60,
-    time_limit=90,
+    **_reliable(
+        name="partnerships.webhook_deliver",
+        autoretry_for=(OperationalError, InterfaceError),
+        max_retries=10,
+        soft_time_limit=60,
+        time_limit=90,
+    )
 )
 def webhook_deliver_task(delivery_id: int) -> str:
     """One attempt at a webhook delivery; safe to run twice (row lock, done or not-yet-due deliveries skipped)."""
@@ -118,17 +104,9 @@ def webhook_deliver_task(delivery_id: int) -> str:
 
 
 @shared_task(
-    name="partnerships.sweep_webhook_deliveries",
-    ignore_result=True,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=TRANSIENT,
-    retry_backoff=2,
-    retry_backoff_max=60,
-    retry_jitter=True,
-    max_retries=3,
-    soft_time_limit=50,
-    time_limit=60,
+    **_reliable(
+        name="partnerships.sweep_webhook_deliveries", max_retries=3, soft_time_limit=50, time_limit=60
+    )
 )
 def sweep_webhook_deliveries_task() -> int:
     """Enqueue the due webhook deliveries whose task was lost (beat: every minute)."""

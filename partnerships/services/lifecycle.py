@@ -233,12 +233,7 @@ def monitoring_event_create(
 def monitoring_event_update(*, user, event: MonitoringEvent | int, data: dict[str, Any]) -> MonitoringEvent:
     """Change an event: its remediation, its status (closing sets ``closed_on`` to today unless given)."""
     with transaction.atomic():
-        current = (
-            MonitoringEvent.objects.select_for_update(of=("self",))
-            .select_related("initiative")
-            .get(pk=_pk(event))
-        )
-        require_bank_role(user, current.initiative.bank_id, min_role=WRITE_ROLE)
+        current = _locked(MonitoringEvent, event, user)
         current = _event_plan(user, current, dict(data), today=timezone.localdate())
         current.save()
         _changed(current.initiative)
@@ -247,15 +242,17 @@ def monitoring_event_update(*, user, event: MonitoringEvent | int, data: dict[st
 
 def monitoring_event_delete(*, user, event: MonitoringEvent | int) -> None:
     with transaction.atomic():
-        current = (
-            MonitoringEvent.objects.select_for_update(of=("self",))
-            .select_related("initiative")
-            .get(pk=_pk(event))
-        )
-        require_bank_role(user, current.initiative.bank_id, min_role=WRITE_ROLE)
+        current = _locked(MonitoringEvent, event, user)
         initiative = current.initiative
         current.delete()
         _changed(initiative)
+
+
+def _locked(model, row, user):
+    """The event's or contract's row, locked for the change, once ``user`` may write in its initiative's bank."""
+    current = model.objects.select_for_update(of=("self",)).select_related("initiative").get(pk=_pk(row))
+    require_bank_role(user, current.initiative.bank_id, min_role=WRITE_ROLE)
+    return current
 
 
 # --- contract and exit register ------------------------------------------------------------------------------------
@@ -318,12 +315,7 @@ def contract_update(
     *, user, contract: PartnershipContract | int, data: dict[str, Any], rescore: bool = True
 ) -> PartnershipContract:
     with transaction.atomic():
-        current = (
-            PartnershipContract.objects.select_for_update(of=("self",))
-            .select_related("initiative")
-            .get(pk=_pk(contract))
-        )
-        require_bank_role(user, current.initiative.bank_id, min_role=WRITE_ROLE)
+        current = _locked(PartnershipContract, contract, user)
         current = _contract_plan(user, current, dict(data), today=timezone.localdate())
         current.updated_by_id = None if user is None else user.pk
         current.save()
@@ -333,12 +325,7 @@ def contract_update(
 
 def contract_delete(*, user, contract: PartnershipContract | int) -> None:
     with transaction.atomic():
-        current = (
-            PartnershipContract.objects.select_for_update(of=("self",))
-            .select_related("initiative")
-            .get(pk=_pk(contract))
-        )
-        require_bank_role(user, current.initiative.bank_id, min_role=WRITE_ROLE)
+        current = _locked(PartnershipContract, contract, user)
         initiative = current.initiative
         current.delete()
         _changed(initiative)
