@@ -5,7 +5,8 @@ managers (and superusers) register an address for their bank, with the event typ
 HTTPS to a public host: a private, loopback, link-local or reserved IP address is refused, and so is ``localhost``,
 except ``http://127.0.0.1`` / ``http://localhost`` / ``http://[::1]`` when ``WEBHOOKS_ALLOW_HTTP_LOCALHOST`` is on
 (tests, local runs). A host name is checked again when a delivery is sent: every address it resolves to must be
-public (a name may resolve to an internal address).
+public (a name may resolve to an internal address), and so must the address the connection actually reaches, checked
+on the socket before anything is sent (the name may answer differently the second time: DNS rebinding).
 
 The **secret** is generated here (``whsec_`` + base64 of 32 random bytes, the Standard Webhooks form) and stored as
 it is: HMAC signing needs the key itself, so it cannot be hashed. The doors show it once, in the answer that created
@@ -31,6 +32,7 @@ are enqueued by the sweeper (``webhook_deliveries_sweep``, every minute from bea
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import ipaddress
@@ -404,6 +406,61 @@ def _resolve_check(url: str) -> None:
             raise _Refused(f"{host} resolves to {address}, which webhooks may not reach")
 
 
+@functools.cache
+def _checked_session_classes():
+    """urllib3 connection pools whose connections check the address they actually reached, before a byte is sent.
+
+    ``_resolve_check`` looks the name up first, but the HTTP client looks it up again to connect: a name can
+    answer a public address to the check and an internal one to the connection (DNS rebinding). So the socket's
+    peer is checked too, the moment it is connected — before TLS or the request. (requests and urllib3 offer no
+    hook for this; ``_new_conn`` is where urllib3 2 opens the socket, and the pools name their connection class.)
+    """
+    from requests.adapters import HTTPAdapter
+    from urllib3.connection import HTTPConnection, HTTPSConnection
+    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+    class _Checked:
+        def _new_conn(self):
+            sock = super()._new_conn()
+            address = ipaddress.ip_address(sock.getpeername()[0].split("%")[0])
+            if not _address_allowed(address):
+                sock.close()
+                raise _Refused(f"{self.host} connected to {address}, which webhooks may not reach")
+            return sock
+
+    class CheckedHTTPConnection(_Checked, HTTPConnection):
+        pass
+
+    class CheckedHTTPSConnection(_Checked, HTTPSConnection):
+        pass
+
+    class CheckedHTTPPool(HTTPConnectionPool):
+        ConnectionCls = CheckedHTTPConnection
+
+    class CheckedHTTPSPool(HTTPSConnectionPool):
+        ConnectionCls = CheckedHTTPSConnection
+
+    class CheckedAdapter(HTTPAdapter):
+        def init_poolmanager(self, *args, **kwargs):
+            super().init_poolmanager(*args, **kwargs)
+            self.poolmanager.pool_classes_by_scheme = {"http": CheckedHTTPPool, "https": CheckedHTTPSPool}
+
+    return CheckedAdapter
+
+
+def _session():
+    """A requests session for one delivery: every connection's address checked (``_checked_session_classes``), no
+    proxy or credentials from the environment (a proxy would be the address checked, not the receiver)."""
+    import requests
+
+    session = requests.Session()
+    session.trust_env = False
+    adapter = _checked_session_classes()()
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
 def _backoff(attempts: int, retry_after: float | None = None) -> float:
     steps = list(getattr(settings, "WEBHOOKS_BACKOFF_SECONDS", [30, 120, 600, 3600, 21600])) or [30]
     delay = steps[min(attempts - 1, len(steps) - 1)] * random.uniform(0.9, 1.1)
@@ -436,14 +493,17 @@ def _send(delivery: WebhookDelivery) -> tuple[int | None, int | None, str, bool,
     try:
         _resolve_check(endpoint.url)
         # Redirects are not followed (one could lead inside the network); the answer's body is not read.
-        with requests.post(
-            endpoint.url,
-            data=body,
-            headers=headers,
-            timeout=(settings.WEBHOOKS_CONNECT_TIMEOUT, settings.WEBHOOKS_READ_TIMEOUT),
-            allow_redirects=False,
-            stream=True,
-        ) as response:
+        with (
+            _session() as session,
+            session.post(
+                endpoint.url,
+                data=body,
+                headers=headers,
+                timeout=(settings.WEBHOOKS_CONNECT_TIMEOUT, settings.WEBHOOKS_READ_TIMEOUT),
+                allow_redirects=False,
+                stream=True,
+            ) as response,
+        ):
             elapsed = int((time.monotonic() - started) * 1000)
             code = response.status_code
             if 200 <= code < 300:

@@ -335,3 +335,30 @@ def test_an_opened_breach_emits_limit_breached(two_banks):
     data = WebhookDelivery.objects.get(event_type="limit.breached").payload["data"]
     assert data["breach"] == breach.pk and data["limit"]["key"] == "hook-capital"
     assert data["value_percent"] == "30.5" and data["period_end"] == "2025-06-30"
+
+
+def test_the_address_a_delivery_connects_to_is_checked_again_on_the_socket(
+    two_banks, receiver, settings, monkeypatch
+):
+    """DNS rebinding: a name may answer a public address to the look-up before sending and an internal one to the
+    connection. Simulated by letting the look-up pass (``_resolve_check`` a no-op) while the receiver is on the
+    loopback, which deliveries may not reach without the local allowance: the socket's peer is refused before a
+    byte is sent. With the allowance the same send goes through the same checked session."""
+    from partnerships.services import webhooks
+
+    banks, users = two_banks
+    webhook_endpoint_create(
+        user=users[("A", "manager")],
+        data={"bank": banks["A"].pk, "url": receiver.url, "events": ["limit.breached"]},
+    )
+    (delivery,) = webhook_event_emit(bank_id=banks["A"].pk, event_type="limit.breached", data={"breach": 1})
+
+    code, _ms, error, retryable, _after = webhooks._send(delivery)
+    assert (code, error) == (200, "") and len(receiver.wait_for(1)) == 1
+
+    settings.WEBHOOKS_ALLOW_HTTP_LOCALHOST = False
+    monkeypatch.setattr(webhooks, "_resolve_check", lambda url: None)
+    code, _ms, error, retryable, _after = webhooks._send(delivery)
+    assert code is None and not retryable
+    assert "connected to 127.0.0.1, which webhooks may not reach" in error
+    assert len(receiver.requests) == 1  # nothing more arrived
