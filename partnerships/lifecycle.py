@@ -17,37 +17,34 @@ known":
 (``overdue`` / ``due`` / ``not_due``) to any initiative queryset as SQL, so the admin's list and filter, the API,
 the weekly reminder and the report read one definition in one query. Retired initiatives are never due
 (``reassessment_state`` is null for them). It reads scoring's tables by their relation names (``assessments``,
-``current_score``): partnerships never imports scoring.
+``current_score``, ``last_approval``): partnerships never imports scoring.
 """
 
 from __future__ import annotations
 
 import datetime
 
-from django.apps import apps
 from django.conf import settings
 from django.db.models import (
+    BooleanField,
     Case,
     CharField,
     DateField,
-    Exists,
+    ExpressionWrapper,
     F,
     Func,
     IntegerField,
-    OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Value,
     When,
 )
 from django.db.models.functions import Coalesce, Least, TruncDate
 
-from .choices import SEVERE, InitiativeStatus, ReassessmentState, TriState
+from .choices import InitiativeStatus, ReassessmentState, TriState
 
 DEFAULT_MONTHS = {"critical": 6, "A": 24, "B": 24, "C": 12, "D": 6}
 DUE_WITHIN_DAYS = 30  # "due": on or before this many days from today
-EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 NEVER = datetime.date(9999, 12, 31)  # "no date" where a date is compared with LEAST
 
 
@@ -104,31 +101,21 @@ def reassessment_annotate(
 ) -> QuerySet:
     """Initiatives with ``last_approved_at``, ``last_approved_on``, ``next_reassessment_on``,
     ``reassessment_required``, ``required_since`` and ``reassessment_state``; see the module docstring."""
-    from .models import MonitoringEvent  # imported here: the models import this module's neighbours
-
-    # scoring's Assessment by its app label: partnerships never imports scoring's modules.
-    assessment = apps.get_model("scoring", "Assessment")
-    last_approved = (
-        assessment.objects.filter(initiative_id=OuterRef("pk"), status="approved", approved_at__isnull=False)
-        .order_by("-approved_at")
-        .values("approved_at")[:1]
-    )
-    qs = initiatives.annotate(last_approved_at=Subquery(last_approved))
-    # Severe events recorded after the last approval (every one, when none was ever approved).
-    after = MonitoringEvent.objects.filter(
-        initiative_id=OuterRef("pk"),
-        severity__in=sorted(SEVERE),
-        created_at__gt=Coalesce(OuterRef("last_approved_at"), Value(EPOCH)),
+    # scoring's views of each initiative's last approval and of the severe events recorded since (scoring.LastApproval,
+    # scoring.SevereSinceApproval), by their relation names: joins, once a query, where correlated subqueries ran
+    # for every row — partnerships never imports scoring's modules.
+    qs = initiatives.annotate(
+        last_approved_at=F("last_approval__approved_at"),
+        required_since=F("severe_since_approval__required_since"),
     )
     qs = qs.annotate(
-        reassessment_required=Exists(after),
-        required_since=Subquery(after.order_by("occurred_on").values("occurred_on")[:1]),
+        reassessment_required=ExpressionWrapper(Q(required_since__isnull=False), output_field=BooleanField()),
         last_approved_on=TruncDate("last_approved_at"),
     )
-    # Django writes an annotation's whole SQL again wherever a later one names it, and PostgreSQL runs each copy of
-    # a correlated subquery on its own: every expression below names ``last_approved_on`` and ``required_since``
-    # once (a CASE on them doubled the copies at every level; the report's stale section took 4.7 s of a 100k
-    # report with them). The date plus the months is null when never approved (NULL + interval): the creation day.
+    # Django writes an annotation's whole SQL again wherever a later one names it: each expression below names the
+    # one before once (a CASE on them doubled the copies at every level; with the correlated subqueries these views
+    # replace, the report's stale section took 4.7 s of a 100k report). The date plus the months is null when never
+    # approved (NULL + interval): the creation day.
     cadence_due = Coalesce(
         AddMonths(F("last_approved_on"), months_expression()),
         TruncDate("created_at"),

@@ -1,6 +1,6 @@
 """Models of the scoring app, one idea a module."""
 
-from .assessment import Assessment, Rating
+from .assessment import Assessment, LastApproval, Rating, SevereSinceApproval
 from .checklist import ChecklistAnswer, ChecklistItem, ChecklistVersion
 from .job import ScoreJob, ScoreJobChunk
 from .report import Report as Report
@@ -14,10 +14,12 @@ __all__ = [
     "ChecklistVersion",
     "Criterion",
     "CurrentScore",
+    "LastApproval",
     "Rating",
     "Rubric",
     "RubricVersion",
     "Score",
     "ScoreJob",
     "ScoreJobChunk",
+    "SevereSinceApproval",
 ]

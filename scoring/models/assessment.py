@@ -83,8 +83,8 @@ class Assessment(models.Model):
         ]
         indexes = [
             models.Index(fields=["initiative", "rubric_version", "-updated_at"], name="assessment_latest"),
-            # An initiative's last approval (partnerships.lifecycle: the re-assessment dates of every list, filter
-            # and report) read from the index alone: 0.89 → 0.68 s for the stale counts of 100k initiatives.
+            # Each initiative's last approval (the view LastApproval, which partnerships.lifecycle joins for the
+            # re-assessment dates of every list, filter and report) read from the index alone.
             models.Index(
                 fields=["initiative", "-approved_at"],
                 name="assessment_last_approved",
@@ -94,6 +94,60 @@ class Assessment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.initiative} · {self.rubric_version} · {self.get_status_display()}"
+
+
+class LastApproval(models.Model):
+    """Each initiative's last approved assessment, read-only: a database view (scoring/migrations/0009).
+
+    ``partnerships.lifecycle`` counts re-assessment dates from it. As a view it joins once, where a correlated
+    subquery ran for every row of every list, filter and report that shows a date (4 of them a row in the report's
+    stale section); it is always exactly what the assessments say, with nothing to keep in step."""
+
+    initiative = models.OneToOneField(
+        Initiative,
+        primary_key=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="last_approval",
+        verbose_name=_("initiative"),
+    )
+    approved_at = models.DateTimeField(_("last approved at"))
+
+    class Meta:
+        managed = False
+        db_table = "scoring_lastapproval"
+        verbose_name = _("last approval")
+        verbose_name_plural = _("last approvals")
+
+    def __str__(self) -> str:
+        return f"{self.initiative_id} · {self.approved_at:%Y-%m-%d}"
+
+
+class SevereSinceApproval(models.Model):
+    """Read-only: for each initiative with a high or critical monitoring event recorded after its last approval (or
+    ever, when never approved), the day the first of them occurred — a database view (scoring/migrations/0010).
+
+    It is what makes a re-assessment required (``partnerships.lifecycle``); joined once instead of two correlated
+    subqueries a row. Its SQL names the severities of ``partnerships.choices.SEVERE`` (a test holds them equal)."""
+
+    initiative = models.OneToOneField(
+        Initiative,
+        primary_key=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="severe_since_approval",
+        verbose_name=_("initiative"),
+    )
+    required_since = models.DateField(_("re-assessment required since"))
+
+    class Meta:
+        managed = False
+        db_table = "scoring_severesinceapproval"
+        verbose_name = _("severe event since the last approval")
+        verbose_name_plural = _("severe events since the last approval")
+
+    def __str__(self) -> str:
+        return f"{self.initiative_id} · {self.required_since:%Y-%m-%d}"
 
 
 class Rating(models.Model):

@@ -295,6 +295,12 @@ def scoring_archive_part() -> ArchivePart:
         "scoring.ScoreJobChunk": (
             "the execution plan of a score job (database ids in chunks); a finished job keeps its counts"
         ),
+        "scoring.LastApproval": (
+            "a database view computed from the assessments, which are carried: it has no rows of its own"
+        ),
+        "scoring.SevereSinceApproval": (
+            "a database view computed from the monitoring events and assessments, which are carried: no rows of its own"
+        ),
     }
     return ArchivePart(
         specs=specs, references=_references(), not_carried=not_carried, unfinished=[_unfinished_jobs]

@@ -13,11 +13,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
+from partnerships.choices import SEVERE, Severity
 from partnerships.errors import Forbidden, Invalid
 from partnerships.lifecycle import reassessment_annotate
 from partnerships.models import Initiative, MonitoringEvent, PartnershipContract, ReassessmentReminder
 from partnerships.services.lifecycle import reassessment_policy_set, reassessment_reminders_send
 from partnerships.tasks import send_reassessment_reminders_task
+from scoring.models import SevereSinceApproval
 from tests.lifecycle.helpers import approve_on, initiative_with
 
 pytestmark = pytest.mark.django_db
@@ -137,6 +139,28 @@ def test_a_severe_event_after_the_approval_requires_re_assessment(rubrics, two_b
     assert row.reassessment_state == "overdue"
     approve_on(initiative, timezone.localdate() + datetime.timedelta(days=1))  # after the event was recorded
     assert not _row(initiative).reassessment_required
+
+
+@pytest.mark.parametrize("severity", [s.value for s in Severity])
+def test_the_views_severities_are_those_that_require_re_assessment(rubrics, two_banks, severity):
+    """The view scoring.SevereSinceApproval names its severities in SQL (scoring/migrations/0010): they must be
+    ``partnerships.choices.SEVERE``, whatever is added to the choices later — and the earliest such event counts."""
+    banks, _users = two_banks
+    initiative = initiative_with(banks["A"], tier="B")
+    for day in (5, 3):
+        MonitoringEvent.objects.create(
+            initiative=initiative,
+            kind="incident",
+            occurred_on=datetime.date(2026, 5, day),
+            severity=severity,
+            description="事件",
+        )
+    row = SevereSinceApproval.objects.filter(initiative=initiative).first()
+    if severity in SEVERE:
+        assert row is not None and row.required_since == datetime.date(2026, 5, 3)
+    else:
+        assert row is None
+    assert _row(initiative).reassessment_required is (severity in SEVERE)
 
 
 def test_a_retired_initiative_is_never_due(rubrics, two_banks):
