@@ -11,4 +11,9 @@ class PartnershipsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import signals  # noqa: F401  (the demo_data_seeded signal scoring listens to)
+        from .api.strict import make_string_fields_strict
+        from .api.token_cache import connect_receivers
         from .signon import receivers  # noqa: F401  (sign-ins into the audit and the second-factor gate)
+
+        connect_receivers()  # the API token cache forgets a user whose token, roles or account change
+        make_string_fields_strict()  # {"note": 0} is a 400, as the schema says (partnerships/api/strict.py)

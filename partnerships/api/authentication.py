@@ -4,7 +4,9 @@ Every API request needs both: the token to know who calls, the roles for tenancy
 DRF's ``TokenAuthentication`` reads the token with its user; the roles then cost a second round trip on every
 request. On PostgreSQL the memberships (and the directory account, partnerships.signon) ride along as two aligned arrays and are put where ``user_bank_roles``
 caches them for the request; elsewhere (the embedded SQLite default) DRF's query stands and the roles are
-read on first use, as before.
+read with it. The answer is kept between requests in the token cache (partnerships/api/token_cache.py), which
+every write to a token, user, membership or directory account forgets; the checks on the user (active, its
+directory account) run on every request, cached or not.
 """
 
 from __future__ import annotations
@@ -16,9 +18,37 @@ from rest_framework import authentication, exceptions
 
 class TokenAuthentication(authentication.TokenAuthentication):
     def authenticate_credentials(self, key):
+        from .token_cache import token_cache_get, token_cache_put
+
+        cached = token_cache_get(key)
+        if cached is not None:
+            token, roles = cached
+            user = token.user
+            user._scorecard_bank_roles = roles
+        else:
+            token = self._read(key)
+            user = token.user
+            token_cache_put(key, token, user._scorecard_bank_roles)
+        if not user.is_active:
+            raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
+        return self._signon_checked(user), token
+
+    def _read(self, key):
+        """The token with its user, the user's directory account and {bank_id: role} on the user."""
         if connection.vendor != "postgresql":
-            user, token = super().authenticate_credentials(key)
-            return self._signon_checked(user), token
+            from partnerships.signon.services.accounts import directory_account_of
+            from partnerships.tenancy import user_bank_roles
+
+            model = self.get_model()
+            try:
+                token = model.objects.select_related("user").get(key=key)
+            except model.DoesNotExist:
+                raise exceptions.AuthenticationFailed(_("Invalid token.")) from None
+            directory_account_of(token.user)  # read now, so the cached token carries it
+            token.user._scorecard_bank_roles = (
+                dict(user_bank_roles(token.user)) if token.user.is_active else {}
+            )
+            return token
         from django.contrib.postgres.aggregates import ArrayAgg
 
         model = self.get_model()
@@ -34,14 +64,11 @@ class TokenAuthentication(authentication.TokenAuthentication):
             )
         except model.DoesNotExist:
             raise exceptions.AuthenticationFailed(_("Invalid token.")) from None
-        user = token.user
-        if not user.is_active:
-            raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
         # A user with no membership gets one row of NULLs from the outer join.
-        user._scorecard_bank_roles = {
+        token.user._scorecard_bank_roles = {
             bank_id: role for bank_id, role in zip(token._bank_ids, token._roles, strict=True) if bank_id
         }
-        return self._signon_checked(user), token
+        return token
 
     @staticmethod
     def _signon_checked(user):

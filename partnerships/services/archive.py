@@ -122,6 +122,7 @@ from django.db import DatabaseError, connection, models, transaction
 from django.db.migrations.recorder import MigrationRecorder
 from django.utils.translation import gettext as _
 
+from ..api.token_cache import token_cache_forget_all
 from ..errors import ServiceError
 from ..models import (
     KPI,
@@ -1217,6 +1218,8 @@ def bank_import(path: str | Path, *, dry_run: bool = False) -> ImportResult:
                 _write_users(ctx, create_users)
                 for spec in parts.specs:
                     _import_spec(ctx, spec, reader.rows.get(spec.label, []))
+                # Memberships were written with bulk_create (no signals): the API's cached roles go.
+                token_cache_forget_all()
         except BaseException as exc:
             _remove_written_files(ctx)
             if isinstance(exc, ArchiveError | RegistryError):

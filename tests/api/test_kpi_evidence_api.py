@@ -454,3 +454,18 @@ def test_the_schema_types_the_bodies_multipart_only_for_the_upload(client):
     assert upload["summary"] and "multipart" in upload["responses"]["415"]["description"]
     names = {p["name"] for p in paths["/api/v1/kpi-observations/"]["get"]["parameters"]}
     assert {"kpi", "initiative", "observed_since", "observed_until", "ordering"} <= names
+
+
+@pytest.mark.parametrize("note", [0, 1.5, ["月报"], {"text": "月报"}, True])
+def test_a_string_field_takes_a_string_only(world, client_as, note):
+    """The schema says ``note`` is a string: a number is refused as a list is, not stored as "0"
+    (partnerships/api/strict.py; found by schemathesis's negative checks)."""
+    kpi = KPIFactory(initiative=world.initiatives["A"])
+    client = client_as(world.user("analyst"))
+    body = {"kpi": kpi.pk, "observed_on": "2025-01-31", "value": "9", "note": note}
+    response = client.post(f"{API}kpi-observations/", body, format="json")
+    assert response.status_code == 400, response.content
+    assert fields_of(response) == {"note": ["Not a valid string."]}
+    assert not KPIObservation.objects.exists()
+    body["note"] = "0"
+    assert client.post(f"{API}kpi-observations/", body, format="json").status_code == 201

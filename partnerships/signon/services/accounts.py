@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
+from ...api.token_cache import token_cache_forget
 from ..conf import directory_check_seconds
 from ..models import DirectoryAccount, ExternalSource, SignOnEventKind
 from .audit import signon_event_record
@@ -55,6 +56,7 @@ def directory_account_link(
     account.save()
     if was_disabled and not user.is_active:
         get_user_model().objects.filter(pk=user.pk).update(is_active=True)
+        token_cache_forget(user_id=user.pk)  # update() sends no signal
         user.is_active = True
         signon_event_record(kind=SignOnEventKind.ACCOUNT_ENABLED, request=request, user=user, method=source)
     user.directory_account = account
@@ -68,6 +70,7 @@ def directory_account_disable(*, account: DirectoryAccount, reason: str, request
     DirectoryAccount.objects.filter(pk=account.pk).update(disabled=True, checked_at=timezone.now())
     account.disabled = True
     get_user_model().objects.filter(pk=user.pk).update(is_active=False)
+    token_cache_forget(user_id=user.pk)  # update() sends no signal (the tokens' deletion below does)
     user.is_active = False
     tokens, _detail = Token.objects.filter(user_id=user.pk).delete()
     signon_event_record(
@@ -113,6 +116,7 @@ def directory_account_recheck(*, account: DirectoryAccount, request=None) -> boo
             detail=f"re-check skipped: {exc}",
         )
         DirectoryAccount.objects.filter(pk=account.pk).update(checked_at=timezone.now())
+        token_cache_forget(user_id=account.user_id)  # update() sends no signal
         return True
     if found is None or found[0].lower() != account.subject.lower():
         directory_account_disable(
@@ -132,4 +136,5 @@ def directory_account_recheck(*, account: DirectoryAccount, request=None) -> boo
         request=request,
     )
     DirectoryAccount.objects.filter(pk=account.pk).update(checked_at=timezone.now(), groups=groups)
+    token_cache_forget(user_id=account.user_id)  # update() sends no signal
     return True

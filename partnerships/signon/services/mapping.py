@@ -12,6 +12,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from ...api.token_cache import token_cache_forget
 from ...choices import ROLE_RANK, Role
 from ...errors import Forbidden, Invalid, NotFound
 from ...models import Bank, Membership
@@ -158,6 +159,7 @@ def memberships_follow_groups(
     staff = bool(user.is_superuser or has_role)
     if user.is_staff != staff:
         get_user_model().objects.filter(pk=user.pk).update(is_staff=staff)
+        token_cache_forget(user_id=user.pk)  # update() sends no signal
         user.is_staff = staff
     if hasattr(user, "_scorecard_bank_roles"):
         del user._scorecard_bank_roles  # the tenancy cache of this request
