@@ -62,7 +62,7 @@ import hashlib
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from decimal import Decimal
 from functools import lru_cache
 from numbers import Real
@@ -343,6 +343,24 @@ class CompiledRubric:
         criteria = tuple(criteria)
         _validate_criteria(criteria)
         _validate_method(method)
+        self._prepare(criteria, method)
+
+    def reweighted(self, key: str, weight: float) -> CompiledRubric:
+        """This rubric with the weight of criterion ``key`` changed. Only the new weight is checked: the rest was
+        checked when this rubric was compiled. The sensitivity analysis tries dozens of weights a criterion, and
+        validating the whole rubric again each time was half of a preview request."""
+        if key not in self._keyset:
+            raise KeyError(key)
+        w = _finite_number(weight, f"weight of criterion {key!r}")
+        if w <= 0:
+            raise ValueError(f"weight of criterion {key!r} must be positive, got {weight!r}")
+        trial = object.__new__(CompiledRubric)
+        trial._prepare(
+            tuple(replace(c, weight=weight) if c.key == key else c for c in self.criteria), self.method
+        )
+        return trial
+
+    def _prepare(self, criteria: tuple[CriterionSpec, ...], method: Method) -> None:
         ordered = sorted(criteria, key=lambda c: c.key)
         self.criteria = criteria  # in the given (display) order
         self.method = method

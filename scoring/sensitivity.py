@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from .engine import (
     DEFAULT_METHOD,
@@ -333,11 +333,7 @@ def _weight_changes(
     def outcome(w: float) -> tuple | None:
         if w not in outcomes:
             try:
-                trial = compile_rubric(
-                    tuple(replace(c, weight=w) if i == index else c for i, c in enumerate(criteria)),
-                    compiled.method,
-                )
-                outcomes[w] = trial.score_total(values)
+                outcomes[w] = compiled.reweighted(spec.key, w).score_total(values)
             except (ValueError, OverflowError):  # a weight so large the engine's sums are not finite
                 outcomes[w] = None
         return outcomes[w]

@@ -129,3 +129,24 @@ def test_the_api_list_and_detail_match_the_serializer(varied, world, client_as, 
     assert rendered(listed) == rendered(expected)
     for initiative, row in zip(varied, expected, strict=True):
         assert rendered(client.get(f"{API}initiatives/{initiative.pk}/").json()) == rendered(row)
+
+
+def test_the_one_round_trip_children_are_the_orm_reads(varied):
+    """PostgreSQL reads partners, scenario types and data categories in one round trip of written-out SQL:
+    the same rows, values and orders as the ORM reads it replaces (which SQLite still uses)."""
+    from django.db import connection
+
+    from partnerships.models import InitiativeDataCategory, InitiativePartner
+
+    assert connection.vendor == "postgresql"
+    full = varied[1]
+    InitiativePartner.objects.filter(initiative=full, role="lead").update(services=["支付", "risk"])
+    InitiativeDataCategory.objects.create(initiative=full, category="identity", lawful_basis="separate_consent")
+    InitiativeDataCategory.objects.create(initiative=full, category="credit", lawful_basis="contract")
+    ids = [i.pk for i in varied]
+    partners, scenario_types, categories = InitiativeReader._children(ids)
+    assert partners == InitiativeReader._partners(ids)
+    assert scenario_types == InitiativeReader._scenario_types(ids)
+    assert categories == InitiativeReader._data_categories(ids)
+    assert len(partners[full.pk]) == 3 and ["支付", "risk"] in [p[-1] for p in partners[full.pk]]
+    assert len(scenario_types[full.pk]) == 3 and [c[0] for c in categories[full.pk]] == ["credit", "identity"]

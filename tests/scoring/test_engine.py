@@ -594,3 +594,27 @@ def test_an_unrated_gate_names_the_missing_inputs_its_formula_reported():
         rubric.score({"strategic_fit": 4, "data_protection": 1}, low).failed_gates[0]["reason"]
         == "below threshold"
     )
+
+
+def test_reweighted_is_the_rubric_compiled_with_that_weight():
+    """The sensitivity analysis re-weighs one criterion at a time without validating the rubric again: the
+    result must be exactly what compiling the changed rubric gives, and a bad weight is still refused."""
+    from dataclasses import replace
+
+    rng = random.Random(17)
+    compiled = compile_rubric(SCENARIO)
+    for _ in range(200):
+        spec = rng.choice(SCENARIO)
+        weight = rng.choice([rng.uniform(0.001, 50), float(rng.randint(1, 30)), 1e-9, 1e6])
+        values = {c.key: rng.uniform(c.scale_min, c.scale_max) for c in SCENARIO if rng.random() > 0.1}
+        expected = compile_rubric([replace(c, weight=weight) if c is spec else c for c in SCENARIO])
+        trial = compiled.reweighted(spec.key, weight)
+        assert trial.score_total(values) == expected.score_total(values)
+        assert trial.score(values) == expected.score(values)
+        assert trial.criteria == expected.criteria
+    assert compiled.score(SCENARIO_RATINGS).total == compile_rubric(SCENARIO).score(SCENARIO_RATINGS).total
+    for bad in (0, -1, float("nan"), float("inf"), "3"):
+        with pytest.raises(ValueError):
+            compiled.reweighted("funding_cost", bad)
+    with pytest.raises(KeyError):
+        compiled.reweighted("no_such_criterion", 1.0)
