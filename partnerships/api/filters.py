@@ -33,6 +33,18 @@ class ApiFilterBackend(filters.DjangoFilterBackend):
     not a filter of the set) still takes an empty value.
     """
 
+    def filter_queryset(self, request, queryset, view):
+        # django-filter builds a FilterSet for every request — its filters and its form deep-copied, about a
+        # millisecond — even when the query names none of them (a plain page of a list). Nothing is filtered
+        # then, so the queryset is returned as is. A parameter that starts with a filter's name counts as
+        # naming it (the suffixed parameters of range filters).
+        filterset_class = self.get_filterset_class(view, queryset)
+        if filterset_class is not None:
+            names = tuple(filterset_class.base_filters)
+            if not any(param.startswith(names) for param in request.query_params):
+                return queryset
+        return super().filter_queryset(request, queryset, view)
+
     def get_filterset(self, request, queryset, view):
         filterset = super().get_filterset(request, queryset, view)
         if filterset is not None:

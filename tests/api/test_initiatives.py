@@ -358,3 +358,28 @@ def test_cursor_links_go_back_as_well(many, world, client_as):
     second = client.get(first["next"]).json()
     back = client.get(second["previous"]).json()
     assert ids_of(back) == ids_of(first)
+
+
+def test_a_list_that_names_no_filter_builds_no_filterset(world, client_as, monkeypatch):
+    """django-filter builds (and deep-copies) a FilterSet for every request; a page that names none of its
+    filters skips it (partnerships/api/filters.py) and is the same page; a named filter, empty or not, still
+    goes through the FilterSet."""
+    from partnerships.api.filters import InitiativeFilter
+
+    built = []
+    original = InitiativeFilter.__init__
+
+    def counting(self, *args, **kwargs):
+        built.append(1)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(InitiativeFilter, "__init__", counting)
+    client = client_as(world.user("viewer"))
+    plain = client.get(f"{API}initiatives/?pagination=cursor&page_size=50&ordering=-updated_at")
+    assert plain.status_code == 200 and built == []
+    assert [row["id"] for row in plain.json()["results"]] == [world.initiatives["A"].pk]
+    assert client.get(f"{API}initiatives/?bank=").status_code == 400
+    bank = world.banks["A"].pk
+    assert client.get(f"{API}initiatives/?bank={bank}").json()["count"] == 1
+    assert client.get(f"{API}initiatives/?pillar=smart_banking").json()["count"] == 0
+    assert len(built) == 3
