@@ -66,6 +66,8 @@ def _delete(keys: list[str]) -> None:
 
 
 def _forget_keys(keys: list[str]) -> None:
+    if not keys:
+        return  # a user without a token: nothing is cached, nothing to do after the commit either
     _delete(keys)
     if transaction.get_connection().in_atomic_block:
         transaction.on_commit(lambda: _delete(keys), robust=True)
@@ -88,7 +90,9 @@ def token_cache_forget_all() -> None:
     _forget_keys(list(Token.objects.values_list("key", flat=True)))
 
 
-def _user_changed(sender, instance, **kwargs) -> None:
+def _user_changed(sender, instance, update_fields=None, **kwargs) -> None:
+    if update_fields is not None and set(update_fields) <= {"last_login"}:
+        return  # every sign-in writes it; nothing the API decides on changed
     token_cache_forget(user_id=instance.pk)
 
 

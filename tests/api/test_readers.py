@@ -141,7 +141,9 @@ def test_the_one_round_trip_children_are_the_orm_reads(varied):
     assert connection.vendor == "postgresql"
     full = varied[1]
     InitiativePartner.objects.filter(initiative=full, role="lead").update(services=["支付", "risk"])
-    InitiativeDataCategory.objects.create(initiative=full, category="identity", lawful_basis="separate_consent")
+    InitiativeDataCategory.objects.create(
+        initiative=full, category="identity", lawful_basis="separate_consent"
+    )
     InitiativeDataCategory.objects.create(initiative=full, category="credit", lawful_basis="contract")
     ids = [i.pk for i in varied]
     partners, scenario_types, categories = InitiativeReader._children(ids)
