@@ -61,6 +61,7 @@ def report_phases(bank_id: int) -> list[str]:
         "_movers",
     ]
     sections += ["_failed_gates", "_stale", "_coverage", "_kpi_section", "_partners", "_scope_meta"]
+    sections += ["exposure_section", "monitoring_section"]  # imported into build: wrapped there
     for name in sections:
         if callable(getattr(build, name, None)):
             timed(build, name, f"build.{name}")
@@ -80,3 +81,46 @@ def report_phases(bank_id: int) -> list[str]:
         if v >= 0.01
     ]
     return out
+
+
+def main() -> int:
+    """Time the weekly report of the code in the current directory on a kept bench database (issue 17).
+
+        python -m bench.report_exposure --keep-db --reps 1 --db-name scorecard_bench_report   # build it once
+        python -m bench.report --db-name scorecard_bench_report --runs 3                      # this checkout
+        git worktree add /tmp/base ae2eec9 && cd /tmp/base && python manage.py compilemessages
+        python /path/to/this/checkout/bench/report.py --db-name scorecard_bench_report --runs 3   # that commit
+
+    The code measured is the current directory's (put first on the path), so one database serves two commits;
+    alternate them in one sitting. One warm-up report first (templates, translations); then each run's time."""
+    import argparse
+    import os
+    import sys
+
+    parser = argparse.ArgumentParser(description=main.__doc__.splitlines()[0])
+    parser.add_argument("--db-name", required=True)
+    parser.add_argument("--bank-code", default="bench-0")
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    sys.path.insert(0, os.getcwd())  # why: the code of the checkout run from, not this file's
+    os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{args.db_name}"
+    os.environ.pop("REDIS_URL", None)  # deliver=False: nothing is enqueued
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.bench"
+    import logging
+
+    import django
+
+    django.setup()
+    logging.getLogger().setLevel(logging.WARNING)
+    from partnerships.models import Bank
+
+    bank_id = Bank.objects.get(code=args.bank_code).pk
+    report_measure(bank_id)  # warm-up
+    for _ in range(args.runs):
+        elapsed, queries = report_measure(bank_id)
+        print(f"{os.getcwd()}: {elapsed:.3f} s, {queries} queries", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
