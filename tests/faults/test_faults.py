@@ -35,6 +35,22 @@ def _wait_job(job: ScoreJob, timeout: float) -> ScoreJob:
     return job
 
 
+def _taken(job: ScoreJob) -> bool:
+    """A worker holds the job's row lock: it has taken the job and is inside its transaction.
+
+    A job of one chunk is planned, scored and finished in one transaction under that lock
+    (scoring.services.jobs.score_job_run_single), so nothing it writes — its chunk row included — shows before its
+    commit; the lock is what shows it started."""
+    from django.db import OperationalError
+
+    try:
+        with transaction.atomic():
+            list(ScoreJob.objects.select_for_update(nowait=True).filter(pk=job.pk).values_list("pk"))
+    except OperationalError:  # LockNotAvailable
+        return True
+    return False
+
+
 def _portfolio(n: int):
     bank = BankFactory()
     Initiative.objects.bulk_create(
@@ -84,7 +100,7 @@ def test_database_connections_cut_while_scoring_then_tasks_retry_and_finish(taxo
     workers(SCORING_FAULT_DELAY="2", DATABASE_URL=f"{env_url}?application_name=fault_worker")
     with transaction.atomic():
         job = score_job_create(bank_id=bank.pk, initiative_ids=ids)
-    wait_for(lambda: job.chunks.exists(), 30, message="the chunk to start")
+    wait_for(lambda: _taken(job), 30, message="a worker to take the one-chunk job")
 
     # What a PostgreSQL restart does to a worker: every one of its connections is dropped mid-transaction.
     with connection.cursor() as cursor:
@@ -131,6 +147,18 @@ def _query(url: str, sql: str, *params):
         return conn.execute(sql, params).fetchall()
 
 
+def _locked(url: str, job_id: str) -> bool:
+    """``_taken`` on a database of its own: the job's row is locked by a worker."""
+    import psycopg
+
+    with psycopg.connect(url, connect_timeout=3) as conn:
+        try:
+            conn.execute("SELECT 1 FROM scoring_scorejob WHERE id = %s FOR UPDATE NOWAIT", [job_id])
+        except psycopg.errors.LockNotAvailable:
+            return True
+    return False
+
+
 def test_postgresql_restarted_while_a_worker_scores_then_tasks_retry_and_finish(
     taxonomy, workers, private_broker, tmp_path
 ):
@@ -156,11 +184,9 @@ def test_postgresql_restarted_while_a_worker_scores_then_tasks_retry_and_finish(
         first.stop()  # only the slow worker may take the job's chunk, so the restart lands inside it
         workers(DATABASE_URL=url, SCORING_FAULT_DELAY="1.5")
         job_id = manage(env, "shell", "-c", _FAULT_JOB).strip().splitlines()[-1]
-        wait_for(
-            lambda: _query(url, "SELECT count(*) FROM scoring_scorejobchunk WHERE job_id = %s", job_id)[0][0],
-            30,
-            message="the chunk to start",
-        )
+        wait_for(lambda: _locked(url, job_id), 30, message="a worker to take the one-chunk job")
+        # Taken, not finished: the restart lands inside the job's transaction (see _taken).
+        assert _query(url, "SELECT status FROM scoring_scorejob WHERE id = %s", job_id)[0][0] == "queued"
         time.sleep(0.5)
         server.restart()
 

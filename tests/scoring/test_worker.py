@@ -6,7 +6,7 @@ Each test runs its own Redis server (so it can stop it) and worker subprocesses 
 import datetime
 
 import pytest
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.utils import timezone
 
 from partnerships.models import Initiative
@@ -78,12 +78,22 @@ def test_worker_killed_mid_task_redelivers_and_scores_exactly_once(taxonomy, wor
     initiative = make_rated_initiative()
     job = _request(initiative)
 
-    def chunk_started():
-        return ScoreJobChunk.objects.filter(job=job).exists()
+    def taken():
+        # A one-chunk job is planned, scored and finished in one transaction under the job's row lock
+        # (score_job_run_single): nothing it writes shows before the commit, the lock shows it started.
+        try:
+            with transaction.atomic():
+                list(ScoreJob.objects.select_for_update(nowait=True).filter(pk=job.pk).values_list("pk"))
+        except OperationalError:  # LockNotAvailable
+            return True
+        return False
 
-    wait_for(chunk_started, 30, message="the chunk to start")
+    wait_for(taken, 30, message="a worker to take the job")
     slow.kill()  # SIGKILL while the chunk sleeps inside its transaction
     assert Score.objects.filter(initiative=initiative).count() == 0
+    assert not ScoreJobChunk.objects.filter(job=job).exists()  # rolled back whole
+    job.refresh_from_db()
+    assert job.status == JobStatus.QUEUED
 
     workers()  # a fresh worker: Redis redelivers the unacknowledged task after the visibility timeout
     job = _finished(job, timeout=90)
