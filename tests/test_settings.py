@@ -97,3 +97,33 @@ def test_make_runs_mail_goes_to_files_not_to_the_processes_log(tmp_path):
     assert "MARKER" not in done.stdout + done.stderr
     files = list((tmp_path / "var" / "mail").iterdir())
     assert len(files) == 1 and "REPORT-BODY-MARKER" in files[0].read_text()
+
+
+def _worker_modules(skip_checks: str | None) -> list[str]:
+    """The modules a worker process holds once Celery's Django fixup has run (as `celery -A config worker`)."""
+    code = (
+        "import sys, json; sys.argv = ['/venv/bin/celery', '-A', 'config', 'worker']\n"
+        "import django; django.setup()\n"
+        "from config.celery_app import app\n"
+        "app.loader.import_default_modules()\n"
+        "print(json.dumps(sorted(sys.modules)))"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_") and k != "CELERY_SKIP_CHECKS"}
+    env["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
+    if skip_checks is not None:
+        env["CELERY_SKIP_CHECKS"] = skip_checks
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    import json
+
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_a_worker_does_not_import_the_urlconf_and_what_only_serves_http():
+    """Celery's Django fixup runs the system checks at start-up, and the URL checks import the URLconf with the
+    API, import-export and openpyxl (~30 MB a process); config/celery_app.py skips them in workers."""
+    heavy = {"config.urls", "openpyxl", "import_export", "drf_spectacular"}
+    assert not heavy & set(_worker_modules(None))
+    assert heavy <= set(_worker_modules(""))  # with the checks on again, they are all there
