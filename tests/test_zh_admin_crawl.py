@@ -124,3 +124,14 @@ def test_the_finder_tells_ui_text_from_data():
     # A page in English (Django's own error pages) is not "marked as another language": it is the failure.
     page = EnglishFinder([]).in_html('<html lang="en"><body><h1>Not Found</h1></body></html>')
     assert {f.word for f in page} == {"Not", "Found"}
+
+
+def test_a_uuid_shown_by_its_letters_is_data_not_english():
+    import uuid
+
+    from scoring.models import ScoreJob
+
+    job = ScoreJob.objects.create(id=uuid.UUID("accabcda-0000-4000-8000-000000000000"), total=0)
+    strings = data_strings()
+    assert str(job.pk)[:8] == "accabcda" and "accabcda" in strings
+    assert not EnglishFinder(strings).in_html('<a href="/admin/scoring/scorejob/x/">accabcda</a>')

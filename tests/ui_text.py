@@ -170,6 +170,14 @@ def data_strings() -> set[str]:
     for model in admin.site._registry:
         if model._meta.app_label not in PROJECT_APPS:
             found.update(str(obj) for obj in model._default_manager.all()[:100])
+    # Ids shown by their hex digits (a score job's UUID, or its first eight in a list): data, even when every
+    # digit shown is a letter ("accabcda", which the finder took for a word once in a CI run).
+    for model in apps.get_models():
+        for f in model._meta.concrete_fields:
+            if isinstance(f, models.UUIDField):
+                for value in model._default_manager.values_list(f.name, flat=True):
+                    if value is not None:
+                        found.update({str(value), str(value)[:8], value.hex})
     # Time-zone names (a schedule's zone) are identifiers, also as a list of zones writes them (“New York”).
     zones = zoneinfo.available_timezones()
     found.update(zones | {zone.replace("_", " ") for zone in zones})
