@@ -464,7 +464,15 @@ INSERT INTO scoring_score ({", ".join(_SCORE_COLUMNS)})
 SELECT {", ".join(_SCORE_COLUMNS)} FROM scoring_score_stage
 ON CONFLICT (initiative_id, rubric_version_id, inputs_hash) DO NOTHING
 """
-_UPSERT_CURRENT = """
+# The CurrentScore upsert's conflict clause, shared by the staging-table path and the few-rows path.
+_CURRENT_ON_CONFLICT = """ON CONFLICT (initiative_id) DO UPDATE SET
+    score_id = EXCLUDED.score_id, rubric_version_id = EXCLUDED.rubric_version_id, total = EXCLUDED.total,
+    tier = EXCLUDED.tier, gate_passed = EXCLUDED.gate_passed, provisional = EXCLUDED.provisional,
+    confidence = EXCLUDED.confidence, computed_at = EXCLUDED.computed_at
+RETURNING score_id
+"""
+_UPSERT_CURRENT = (
+    """
 INSERT INTO scoring_currentscore
     (initiative_id, score_id, rubric_version_id, total, tier, gate_passed, provisional, confidence, computed_at)
 SELECT st.initiative_id, s.id, st.rubric_version_id, s.total, s.tier, s.gate_passed, s.provisional,
@@ -472,12 +480,9 @@ SELECT st.initiative_id, s.id, st.rubric_version_id, s.total, s.tier, s.gate_pas
 FROM scoring_score_stage st
 JOIN scoring_score s ON s.initiative_id = st.initiative_id AND s.rubric_version_id = st.rubric_version_id
                     AND s.inputs_hash = st.inputs_hash
-ON CONFLICT (initiative_id) DO UPDATE SET
-    score_id = EXCLUDED.score_id, rubric_version_id = EXCLUDED.rubric_version_id, total = EXCLUDED.total,
-    tier = EXCLUDED.tier, gate_passed = EXCLUDED.gate_passed, provisional = EXCLUDED.provisional,
-    confidence = EXCLUDED.confidence, computed_at = EXCLUDED.computed_at
-RETURNING score_id
 """
+    + _CURRENT_ON_CONFLICT
+)
 
 
 _COMPUTED_AT = _SCORE_COLUMNS.index("computed_at")
@@ -517,7 +522,8 @@ _SCORE_VALUE_ROW = (
     "(%s::bigint, %s::bigint, %s::bigint, %s::numeric, %s, %s, %s::jsonb, %s::numeric, %s, %s::jsonb, %s, %s,"
     " %s::uuid)"
 )
-_UPSERT_CURRENT_VALUES = """
+_UPSERT_CURRENT_VALUES = (
+    """
 INSERT INTO scoring_currentscore
     (initiative_id, score_id, rubric_version_id, total, tier, gate_passed, provisional, confidence, computed_at)
 SELECT s.initiative_id, s.id, s.rubric_version_id, s.total, s.tier, s.gate_passed, s.provisional,
@@ -526,12 +532,9 @@ FROM scoring_score s
 JOIN (VALUES {values}) AS st (initiative_id, rubric_version_id, inputs_hash)
   ON s.initiative_id = st.initiative_id AND s.rubric_version_id = st.rubric_version_id
  AND s.inputs_hash = st.inputs_hash
-ON CONFLICT (initiative_id) DO UPDATE SET
-    score_id = EXCLUDED.score_id, rubric_version_id = EXCLUDED.rubric_version_id, total = EXCLUDED.total,
-    tier = EXCLUDED.tier, gate_passed = EXCLUDED.gate_passed, provisional = EXCLUDED.provisional,
-    confidence = EXCLUDED.confidence, computed_at = EXCLUDED.computed_at
-RETURNING score_id
 """
+    + _CURRENT_ON_CONFLICT
+)
 
 
 def _store_values(rows: list[tuple], outcome: ChunkOutcome) -> None:

@@ -225,14 +225,19 @@ def _scope_ids(job: ScoreJob):
     return qs.order_by("bank_id", "id").values_list("bank_id", "id")
 
 
+def _locked_job(job_id) -> ScoreJob:
+    """The job with its row locked (inside the caller's transaction), its rubric version read along."""
+    return (
+        ScoreJob.objects.select_for_update(of=("self",))
+        .select_related("rubric_version__rubric")
+        .get(pk=job_id)
+    )
+
+
 def score_job_plan(job_id) -> list[int]:
     """Split the job into chunks of one bank each (once), mark it running; return the chunks still to do."""
     with transaction.atomic():
-        job = (
-            ScoreJob.objects.select_for_update(of=("self",))
-            .select_related("rubric_version__rubric")
-            .get(pk=job_id)
-        )
+        job = _locked_job(job_id)
         if job.status in (JobStatus.SUCCEEDED, JobStatus.FAILED):
             return []
         if not job.chunks.exists():
@@ -345,11 +350,7 @@ def score_job_run_single(job_id) -> bool:
     whichever way it ran.
     """
     with transaction.atomic():
-        job = (
-            ScoreJob.objects.select_for_update(of=("self",))
-            .select_related("rubric_version__rubric")
-            .get(pk=job_id)
-        )
+        job = _locked_job(job_id)
         if job.status in (JobStatus.SUCCEEDED, JobStatus.FAILED):
             return True
         if job.status != JobStatus.QUEUED:
