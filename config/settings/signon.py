@@ -11,24 +11,16 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-import ldap
-from django_auth_ldap.config import (
-    ActiveDirectoryGroupType,
-    GroupOfNamesType,
-    GroupOfUniqueNamesType,
-    LDAPSearch,
-    NestedActiveDirectoryGroupType,
-    NestedGroupOfNamesType,
-    PosixGroupType,
-)
-
+# The group types by their django-auth-ldap class names (django_auth_ldap.config), imported with python-ldap only
+# where a directory is configured: python-ldap and pyasn1 are ≈7 MB in each process, and a Celery worker's three
+# processes with no directory need neither (docs/performance.md).
 GROUP_TYPES = {
-    "groupOfNames": GroupOfNamesType,
-    "nestedGroupOfNames": NestedGroupOfNamesType,
-    "groupOfUniqueNames": GroupOfUniqueNamesType,
-    "activeDirectory": ActiveDirectoryGroupType,
-    "nestedActiveDirectory": NestedActiveDirectoryGroupType,
-    "posixGroup": PosixGroupType,
+    "groupOfNames": "GroupOfNamesType",
+    "nestedGroupOfNames": "NestedGroupOfNamesType",
+    "groupOfUniqueNames": "GroupOfUniqueNamesType",
+    "activeDirectory": "ActiveDirectoryGroupType",
+    "nestedActiveDirectory": "NestedActiveDirectoryGroupType",
+    "posixGroup": "PosixGroupType",
 }
 
 
@@ -43,6 +35,9 @@ def ldap_settings(environ: Mapping[str, str]) -> dict:
     group_type = environ.get("LDAP_GROUP_TYPE") or "groupOfNames"
     if group_type not in GROUP_TYPES:
         raise ValueError(f"LDAP_GROUP_TYPE must be one of {', '.join(GROUP_TYPES)}, not {group_type!r}")
+    import ldap
+    from django_auth_ldap import config as ldap_config
+
     # Short network timeouts: a directory that is down or slow fails a sign-in within seconds, with a clear
     # message, and local accounts still sign in (docs/sign-on.md).
     timeout = float(environ.get("LDAP_TIMEOUT") or 3)
@@ -61,17 +56,17 @@ def ldap_settings(environ: Mapping[str, str]) -> dict:
         "AUTH_LDAP_BIND_DN": environ.get("LDAP_BIND_DN", ""),
         "AUTH_LDAP_BIND_PASSWORD": environ.get("LDAP_BIND_PASSWORD", ""),
         "AUTH_LDAP_START_TLS": _bool(environ.get("LDAP_START_TLS")),
-        "AUTH_LDAP_USER_SEARCH": LDAPSearch(
+        "AUTH_LDAP_USER_SEARCH": ldap_config.LDAPSearch(
             environ.get("LDAP_USER_SEARCH_BASE", ""),
             ldap.SCOPE_SUBTREE,
             environ.get("LDAP_USER_FILTER") or "(uid=%(user)s)",
         ),
-        "AUTH_LDAP_GROUP_SEARCH": LDAPSearch(
+        "AUTH_LDAP_GROUP_SEARCH": ldap_config.LDAPSearch(
             environ.get("LDAP_GROUP_SEARCH_BASE", ""),
             ldap.SCOPE_SUBTREE,
             environ.get("LDAP_GROUP_FILTER") or "(objectClass=*)",
         ),
-        "AUTH_LDAP_GROUP_TYPE": GROUP_TYPES[group_type](),
+        "AUTH_LDAP_GROUP_TYPE": getattr(ldap_config, GROUP_TYPES[group_type])(),
         "AUTH_LDAP_USER_ATTR_MAP": {
             "first_name": environ.get("LDAP_ATTR_FIRST_NAME") or "givenName",
             "last_name": environ.get("LDAP_ATTR_LAST_NAME") or "sn",
@@ -113,7 +108,14 @@ def oidc_settings(environ: Mapping[str, str]) -> dict:
     }
 
 
-globals().update(ldap_settings(os.environ))
+# With no directory configured LDAP is off (partnerships.signon.conf.ldap_enabled): only the empty URI is set, and
+# python-ldap is not imported. A wrong LDAP_GROUP_TYPE is still refused at start-up.
+if os.environ.get("LDAP_SERVER_URI"):
+    globals().update(ldap_settings(os.environ))
+elif (os.environ.get("LDAP_GROUP_TYPE") or "groupOfNames") not in GROUP_TYPES:
+    ldap_settings(os.environ)  # raises the ValueError naming the choices
+else:
+    AUTH_LDAP_SERVER_URI = ""
 globals().update(oidc_settings(os.environ))
 
 # A directory account is re-checked against the directory when its last check is older than this, by the next
