@@ -291,7 +291,10 @@ def statement_summary(statements: list[str]) -> str:
     for sql in statements:
         words = sql.split()
         verb = words[0].upper() if words else "?"
-        table = re.search(r'(?:FROM|INTO|UPDATE|JOIN)\s+"?([a-z_0-9]+)"?', sql, re.IGNORECASE)
+        # A row lock names its table (a locked read may hold subqueries of other tables before its own FROM).
+        table = re.search(r'FOR UPDATE OF\s+"?([a-z_0-9]+)"?', sql) or re.search(
+            r'(?:FROM|INTO|UPDATE|JOIN)\s+"?([a-z_0-9]+)"?', sql, re.IGNORECASE
+        )
         key = f"{verb} {table.group(1)}" if table and verb not in ("SAVEPOINT", "RELEASE") else verb
         seen[key] = seen.get(key, 0) + 1
     return ", ".join(f"{k} ×{v}" if v > 1 else k for k, v in seen.items())

@@ -40,6 +40,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
@@ -52,6 +53,7 @@ from partnerships.models import (
     InitiativePartner,
     KPIObservation,
     PartnerMetric,
+    TechPartner,
 )
 
 from . import formulas, formulas_v2
@@ -73,11 +75,70 @@ class InitiativeFacts:
     as_of: datetime.date | None = None
 
 
-def _latest_partner_figures(partner_ids: Iterable[int]) -> dict[int, dict]:
-    """{partner_id: {market_cap_change_pct, market_cap_period, revenue_growth_pct, revenue_growth_period}}."""
-    rows = PartnerMetric.objects.filter(
-        partner_id__in=set(partner_ids), metric__in=["market_cap_change_pct", "revenue_growth_pct", "revenue"]
-    ).values_list("partner_id", "metric", "segment", "period", "period_end", "value")
+PARTNER_METRICS = ("market_cap_change_pct", "revenue_growth_pct", "revenue")
+_LINK_COLUMNS = ("initiative_id", "partner_id", "role", "partner__name_zh_hans", "partner__name_en")
+_METRIC_COLUMNS = ("partner_id", "metric", "segment", "part_of", "period", "period_end", "value")
+
+# The partners of the initiatives and those partners' figures (``PARTNER_METRICS``) in one statement: the figures'
+# rows are those of the partners the links name (a semi-join on the links), tagged apart from the links. Each part
+# in the order its read had (links: initiative, role, partner key; figures: partner key, metric, segment, latest
+# period end first), so every row reaches the formulas where it did.
+_LINKS_AND_FIGURES = """
+WITH links AS (
+    SELECT ip.initiative_id, ip.partner_id, ip.role, p.name_zh_hans, p.name_en, p.key
+    FROM {links} ip JOIN {partners} p ON p.id = ip.partner_id
+    WHERE ip.initiative_id = ANY(%s)
+)
+SELECT 0 AS part, l.initiative_id, l.role, l.key, NULL AS metric, NULL AS segment, NULL::date AS period_end,
+       l.partner_id, l.name_zh_hans, l.name_en, NULL AS part_of, NULL AS period, NULL::numeric AS value
+FROM links l
+UNION ALL
+SELECT 1, NULL, NULL, p.key, m.metric, m.segment, m.period_end,
+       m.partner_id, NULL, NULL, m.part_of, m.period, m.value
+FROM {metrics} m JOIN {partners} p ON p.id = m.partner_id
+WHERE m.metric = ANY(%s) AND m.partner_id IN (SELECT partner_id FROM links)
+ORDER BY part, initiative_id, role, key, metric, segment, period_end DESC
+"""
+
+
+def _links_and_figures(ids: list[int]) -> tuple[list[tuple], list[tuple]]:
+    """``(links, figures)`` of the initiatives: links as ``_LINK_COLUMNS``, figure rows as ``_METRIC_COLUMNS``.
+
+    On PostgreSQL one statement (``_LINKS_AND_FIGURES``); elsewhere the two reads it replaces — the same rows in
+    the same order (tests/scoring/test_one_job_sources.py holds them equal)."""
+    if connection.vendor != "postgresql":
+        links = list(InitiativePartner.objects.filter(initiative_id__any_of=ids).values_list(*_LINK_COLUMNS))
+        figures = list(
+            PartnerMetric.objects.filter(
+                partner_id__in={link[1] for link in links}, metric__in=list(PARTNER_METRICS)
+            ).values_list(*_METRIC_COLUMNS)
+        )
+        return links, figures
+    qn = connection.ops.quote_name
+    sql = _LINKS_AND_FIGURES.format(
+        links=qn(InitiativePartner._meta.db_table),
+        partners=qn(TechPartner._meta.db_table),
+        metrics=qn(PartnerMetric._meta.db_table),
+    )
+    links: list[tuple] = []
+    figures: list[tuple] = []
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [ids, list(PARTNER_METRICS)])
+        for part, iid, role, _key, metric, segment, period_end, pid, zh, en, part_of, period, value in cursor:
+            if part == 0:
+                links.append((iid, pid, role, zh, en))
+            else:
+                figures.append((pid, metric, segment, part_of, period, period_end, value))
+    return links, figures
+
+
+def _latest_partner_figures(rows: Iterable[tuple]) -> dict[int, dict]:
+    """{partner_id: {market_cap_change_pct, market_cap_period, revenue_growth_pct, revenue_growth_period}} from the
+    partners' figure rows (``_METRIC_COLUMNS``)."""
+    rows = [
+        (pid, metric, segment, period, period_end, value)
+        for pid, metric, segment, _part_of, period, period_end, value in rows
+    ]
     by_partner: dict[int, list] = defaultdict(list)
     for row in rows:
         by_partner[row[0]].append(row)
@@ -119,14 +180,10 @@ def _latest_partner_figures(partner_ids: Iterable[int]) -> dict[int, dict]:
 
 def partner_strength(initiatives: list[InitiativeFacts]) -> dict[int, formulas.FormulaResult]:
     ids = [i.id for i in initiatives]
-    links = list(
-        InitiativePartner.objects.filter(initiative_id__any_of=ids).values_list(
-            "initiative_id", "partner_id", "role", "partner__name_zh_hans"
-        )
-    )
-    figures = _latest_partner_figures(link[1] for link in links)
+    links, rows = _links_and_figures(ids)
+    figures = _latest_partner_figures(rows)
     by_initiative: dict[int, list[tuple]] = defaultdict(list)
-    for initiative_id, partner_id, role, name in links:
+    for initiative_id, partner_id, role, name, _name_en in links:
         by_initiative[initiative_id].append((name, role, partner_id))
 
     # The result depends only on the initiative's (partner, role) pairs, and a portfolio repeats a few dozen
@@ -222,11 +279,9 @@ def _latest(rows: list[tuple]) -> tuple | None:
     return max(rows, key=lambda r: (r[5], r[4])) if rows else None
 
 
-def _partner_figures_v2(partner_ids: Iterable[int]) -> dict[int, dict]:
-    """{partner_id: figures for PartnerFiguresV2}: latest market cap, latest segment period, latest company growth."""
-    rows = PartnerMetric.objects.filter(
-        partner_id__in=set(partner_ids), metric__in=["market_cap_change_pct", "revenue_growth_pct", "revenue"]
-    ).values_list("partner_id", "metric", "segment", "part_of", "period", "period_end", "value")
+def _partner_figures_v2(rows: Iterable[tuple]) -> dict[int, dict]:
+    """{partner_id: figures for PartnerFiguresV2}: latest market cap, latest segment period, latest company growth,
+    from the partners' figure rows (``_METRIC_COLUMNS``)."""
     by_partner: dict[int, list[tuple]] = defaultdict(list)
     for row in rows:
         by_partner[row[0]].append(row)
@@ -266,12 +321,8 @@ def _partner_figures_v2(partner_ids: Iterable[int]) -> dict[int, dict]:
 
 def partner_strength_v2(initiatives: list[InitiativeFacts]) -> dict[int, formulas.FormulaResult]:
     ids = [i.id for i in initiatives]
-    links = list(
-        InitiativePartner.objects.filter(initiative_id__any_of=ids).values_list(
-            "initiative_id", "partner_id", "role", "partner__name_zh_hans", "partner__name_en"
-        )
-    )
-    figures = _partner_figures_v2(link[1] for link in links)
+    links, rows = _links_and_figures(ids)
+    figures = _partner_figures_v2(rows)
     by_initiative: dict[int, list[tuple]] = defaultdict(list)
     for initiative_id, partner_id, role, name_zh, name_en in links:
         by_initiative[initiative_id].append((name_zh or name_en, role, partner_id, name_en or name_zh))

@@ -52,6 +52,7 @@ from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import URLValidator
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -296,6 +297,14 @@ def _subscribed(bank_id: int, event_type: str) -> list[WebhookEndpoint]:
 def webhook_subscribed(*, bank_id: int, event_type: str) -> bool:
     """Whether any active endpoint of the bank listens to the event type (to skip building a costly payload)."""
     return bool(_subscribed(bank_id, event_type))
+
+
+def webhook_endpoints_exist(bank_ref: str) -> Exists:
+    """An expression for another read: whether the bank in its column ``bank_ref`` (e.g. ``"bank_id"``) has an
+    active endpoint, whatever it listens to. False means ``webhook_subscribed`` is False for every event type of
+    that bank, so a service can fold this into a read it makes anyway and skip the endpoints' own read when
+    nobody listens; True means ask ``webhook_subscribed``."""
+    return Exists(WebhookEndpoint.objects.filter(bank_id=OuterRef(bank_ref), active=True).order_by())
 
 
 def webhook_event_emit(*, bank_id: int, event_type: str, data: dict) -> list[WebhookDelivery]:

@@ -14,20 +14,29 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from django.db import connection, transaction
-from django.db.models import FloatField
+from django.db.models import FloatField, TextField
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from partnerships.models import Initiative
+from partnerships.choices import SEVERE
+from partnerships.models import Initiative, MonitoringEvent, PartnershipContract
 from partnerships.services.limits import joint_lending_breaches
 
 from .. import engine
 from ..caps import CAPS, JOINT_LENDING_BLOCKING, JOINT_LENDING_CRITERION, joint_lending_reason
 from ..choices import AssessmentStatus, CriterionSource, VersionStatus
-from ..lifecycle import EXIT_CRITERION, MAX_LEVEL, capped_tier
-from ..models import Assessment, Criterion, CurrentScore, Rating, RubricVersion, Score
+from ..lifecycle import (
+    EXIT_CRITERION,
+    MAX_LEVEL,
+    TIER_CAP,
+    capped_tier,
+    exit_readiness_cap,
+    reassessment_events,
+)
+from ..models import Assessment, Criterion, CurrentScore, Rating, Rubric, RubricVersion, Score
 from ..sources import SOURCES, InitiativeFacts
-from .lifecycle import exit_readiness_caps, tier_caps
+from .lifecycle import CONTRACT_FIELDS, exit_readiness_caps, tier_caps
 
 logger = logging.getLogger(__name__)
 
@@ -103,6 +112,41 @@ def published_version_ids_by_pillar() -> dict[str, int]:
             "rubric__pillar_id", "id"
         )
     )
+
+
+def published_versions_expression() -> RawSQL | None:
+    """PostgreSQL: ``published_version_ids_by_pillar``'s pairs as JSON text (``published_versions_from``), an
+    uncorrelated subquery to fold into another read (evaluated once for it); None elsewhere (read it apart).
+
+    The same rows in the same order (RubricVersion's: rubric code, then number descending), so the dict built
+    from them keeps the same pair when a pillar had two."""
+    if connection.vendor != "postgresql":
+        return None
+    qn = connection.ops.quote_name
+    return RawSQL(
+        "(SELECT json_agg(json_build_array(r.pillar_id, v.id) ORDER BY r.code, v.number DESC)::text "
+        f"FROM {qn(RubricVersion._meta.db_table)} v JOIN {qn(Rubric._meta.db_table)} r ON r.id = v.rubric_id "
+        "WHERE r.is_default AND v.status = %s)",
+        [VersionStatus.PUBLISHED],
+        output_field=TextField(),
+    )
+
+
+def published_versions_from(text: str | None) -> dict[str, int]:
+    """The dict ``published_version_ids_by_pillar`` returns, from ``published_versions_expression``'s value."""
+    return {pillar: vid for pillar, vid in json.loads(text)} if text else {}
+
+
+# What score_initiatives reads of each initiative, in this order (``initiative_rows`` too).
+INITIATIVE_COLUMNS = (
+    "id",
+    "pillar_id",
+    "personal_data_categories",
+    "lawful_basis",
+    "security_assessment_done",
+    "cross_border_transfer",
+    "transfer_mechanism",
+)
 
 
 @dataclass
@@ -203,38 +247,48 @@ def score_initiatives(
     rubric_version_id: int | None = None,
     job_id=None,
     as_of: datetime.date | None = None,
+    initiative_rows: list[tuple] | None = None,
+    rubric_version: RubricVersion | None = None,
+    published_versions: dict[str, int] | None = None,
 ) -> ChunkOutcome:
     """Score the given initiatives (of one bank, when ``bank_id`` is given) and store new Scores.
 
     ``as_of`` is the scoring date version 2's sources judge on (today when not given; a job passes the day it was
     requested); those sources store it in their data, so it is part of each Score's inputs (scoring.sources).
+
+    ``initiative_rows``: the initiatives' ``INITIATIVE_COLUMNS``, when the caller has read them already in this
+    transaction with the same scope (``id`` among ``initiative_ids``, of ``bank_id``) — the one-chunk job reads
+    them with its scope (scoring.services.jobs.score_job_run_single), one statement less. Otherwise read here.
+    So are ``rubric_version`` (the version of ``rubric_version_id``, its rubric read along) and
+    ``published_versions`` (``published_version_ids_by_pillar()``, used when no version is given), when the caller
+    read them in this transaction (the job's locked read).
     """
     outcome = ChunkOutcome()
     as_of = as_of or timezone.localdate()
-    qs = Initiative.objects.filter(id__any_of=initiative_ids)  # scoring.lookups
-    if bank_id is not None:
-        qs = qs.for_bank(bank_id)
-    columns = [
-        "id",
-        "pillar_id",
-        "personal_data_categories",
-        "lawful_basis",
-        "security_assessment_done",
-        "cross_border_transfer",
-        "transfer_mechanism",
-    ]
-    rows = list(qs.values_list(*columns))
+    if initiative_rows is not None:
+        rows = list(initiative_rows)
+    else:
+        qs = Initiative.objects.filter(id__any_of=initiative_ids)  # scoring.lookups
+        if bank_id is not None:
+            qs = qs.for_bank(bank_id)
+        rows = list(qs.values_list(*INITIATIVE_COLUMNS))
     found = {r[0] for r in rows}
     for missing in set(initiative_ids) - found:
         outcome.failed += 1
         outcome.errors[missing] = "initiative not found in this bank"
 
     if rubric_version_id is not None:
-        version = RubricVersion.objects.select_related("rubric").get(pk=rubric_version_id)
+        version = (
+            rubric_version
+            if rubric_version is not None and rubric_version.pk == rubric_version_id
+            else RubricVersion.objects.select_related("rubric").get(pk=rubric_version_id)
+        )
         bundles = {version.rubric.pillar_id: version_bundle(version)}
     else:
         # (A subquery in the read above was tried: one statement less, but 500 sub-plans cost ~6 ms a chunk.)
-        by_pillar = published_version_ids_by_pillar()
+        by_pillar = (
+            published_versions if published_versions is not None else published_version_ids_by_pillar()
+        )
         bundles = {
             pillar: _locked_bundle(vid)
             for pillar, vid in by_pillar.items()
@@ -272,12 +326,9 @@ def score_initiatives(
     caps = {name: CAPS[name](ids, as_of=as_of, joint_lending=joint_lending) for name in sorted(needed_caps)}
     # The lifecycle caps (scoring.lifecycle), under every rubric version: the contract register caps exit
     # readiness, a severe monitoring event not yet re-assessed caps the tier.
-    exit_caps = (
-        exit_readiness_caps(ids, as_of=as_of)
-        if any(EXIT_CRITERION in b.names for b in bundles.values())
-        else {}
+    exit_caps, tiers_capped = lifecycle_caps(
+        ids, as_of=as_of, exit_readiness=any(EXIT_CRITERION in b.names for b in bundles.values())
     )
-    tiers_capped = tier_caps(ids)
 
     pending: list[tuple] = []
     by_version = {b.version_id: b for b in bundles.values()}
@@ -352,6 +403,68 @@ def score_initiatives(
         )
     _store(pending, outcome)
     return outcome
+
+
+_LIFECYCLE = """
+SELECT i.id, c.initiative_id IS NOT NULL, {contract},
+       e.id, e.initiative_id, e.kind, e.severity, e.occurred_on, e.status, e.created_at,
+       CASE WHEN e.id IS NOT NULL THEN (
+           SELECT max(a.approved_at) FROM {assessment} a
+           WHERE a.initiative_id = i.id AND a.status = %s AND a.approved_at IS NOT NULL
+       ) END
+FROM unnest(%s::bigint[]) AS i (id)
+LEFT JOIN {contracts} c ON c.initiative_id = i.id
+LEFT JOIN {events} e ON e.initiative_id = i.id AND e.severity = ANY(%s)
+"""
+_EVENT_KEYS = ("id", "initiative_id", "kind", "severity", "occurred_on", "status", "created_at")
+
+
+def lifecycle_caps(
+    initiative_ids: list[int], *, as_of: datetime.date, exit_readiness: bool = True
+) -> tuple[dict[int, tuple[int, list]], dict[int, tuple[str, list[dict]]]]:
+    """``(exit_readiness_caps(…), tier_caps(…))`` of the initiatives (scoring.services.lifecycle); the exit caps
+    ``{}`` unless ``exit_readiness``.
+
+    On PostgreSQL one statement instead of two (three when a severe event exists): a row per initiative and
+    severe event, its contract register entry (one per initiative) joined, and — only on a row with an event —
+    the initiative's last approval, the three reads the loaders make (the same rows, unscoped by bank as theirs
+    are: the ids are the chunk's), then the same pure maths (scoring.lifecycle)."""
+    if connection.vendor != "postgresql":
+        exit_caps = exit_readiness_caps(initiative_ids, as_of=as_of) if exit_readiness else {}
+        return exit_caps, tier_caps(initiative_ids)
+    ids = list(dict.fromkeys(int(i) for i in initiative_ids))
+    if not ids:
+        return {}, {}
+    qn = connection.ops.quote_name
+    contract_columns = [PartnershipContract._meta.get_field(f).column for f in CONTRACT_FIELDS]
+    sql = _LIFECYCLE.format(
+        contract=", ".join(f"c.{qn(c)}" for c in contract_columns),
+        assessment=qn(Assessment._meta.db_table),
+        contracts=qn(PartnershipContract._meta.db_table),
+        events=qn(MonitoringEvent._meta.db_table),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [AssessmentStatus.APPROVED, ids, sorted(SEVERE)])
+        rows = cursor.fetchall()
+    n = len(CONTRACT_FIELDS)
+    contracts: dict[int, dict] = {}
+    events: dict[int, list[dict]] = {}
+    approved: dict[int, datetime.datetime | None] = {}
+    for row in rows:
+        iid, has_contract = row[0], row[1]
+        if has_contract:
+            contracts[iid] = dict(zip(CONTRACT_FIELDS, row[2 : 2 + n], strict=True))
+        event = row[2 + n : 2 + n + len(_EVENT_KEYS)]
+        if event[0] is not None:
+            events.setdefault(iid, []).append(dict(zip(_EVENT_KEYS, event, strict=True)))
+            approved[iid] = row[-1]
+    exit_caps = {i: exit_readiness_cap(contracts.get(i), as_of=as_of) for i in ids} if exit_readiness else {}
+    tiers: dict[int, tuple[str, list[dict]]] = {}
+    for iid, found in events.items():
+        reasons = reassessment_events(found, last_approved_at=approved[iid])
+        if reasons:
+            tiers[iid] = (TIER_CAP, reasons)
+    return exit_caps, tiers
 
 
 def apply_cap(
@@ -506,22 +619,18 @@ def _store(pending: list[tuple], outcome: ChunkOutcome) -> None:
         outcome.scored += len(rows)
 
 
-# Up to this many rows, plain INSERTs (three statements) instead of the staging table (six): a one-initiative
+# Up to this many rows, one INSERT statement (``_STORE_VALUES``) instead of the staging table (six): a one-initiative
 # job (an approval, an API request) is the common small case and is counted in queries, not rows. One row only,
 # so that every chunk of two or more takes the same statements (the query count does not move with the chunk).
 SMALL_STORE = 1
 
-_INSERT_SCORE_VALUES = f"""
-INSERT INTO scoring_score ({", ".join(_SCORE_COLUMNS)})
-VALUES {{values}}
-ON CONFLICT (initiative_id, rubric_version_id, inputs_hash) DO NOTHING
-"""
 # why the casts: the same text the COPY path sends (numbers as their repr, JSON as text) parsed by the same
 # input functions, so a score stored by either path is the same bytes.
 _SCORE_VALUE_ROW = (
     "(%s::bigint, %s::bigint, %s::bigint, %s::numeric, %s, %s, %s::jsonb, %s::numeric, %s, %s::jsonb, %s, %s,"
     " %s::uuid)"
 )
+# The CurrentScore upsert from stored Scores by key: ``_store_values``'s fallback (see there).
 _UPSERT_CURRENT_VALUES = (
     """
 INSERT INTO scoring_currentscore
@@ -535,11 +644,48 @@ JOIN (VALUES {values}) AS st (initiative_id, rubric_version_id, inputs_hash)
 """
     + _CURRENT_ON_CONFLICT
 )
+# The few-rows store in one statement: the Scores' INSERT … ON CONFLICT DO NOTHING as a data-modifying CTE, the
+# CurrentScore upsert from what it returned (the Scores it wrote) and from the Scores stored before (those it did
+# not write). Every part of one statement sees the same snapshot, taken before the INSERT: ``earlier`` finds
+# exactly the rows that conflicted with a Score already there, never one ``written`` just wrote, so each row
+# comes once. Each returned row says whether its Score was written here (``outcome.created``).
+_STORE_VALUES = f"""
+WITH written AS (
+    INSERT INTO scoring_score ({", ".join(_SCORE_COLUMNS)})
+    VALUES {{values}}
+    ON CONFLICT (initiative_id, rubric_version_id, inputs_hash) DO NOTHING
+    RETURNING id, initiative_id, rubric_version_id, total, tier, gate_passed, provisional, confidence, computed_at
+), earlier AS (
+    SELECT s.id, s.initiative_id, s.rubric_version_id, s.total, s.tier, s.gate_passed, s.provisional,
+           s.confidence, s.computed_at
+    FROM scoring_score s
+    JOIN (VALUES {{keys}}) AS st (initiative_id, rubric_version_id, inputs_hash)
+      ON s.initiative_id = st.initiative_id AND s.rubric_version_id = st.rubric_version_id
+     AND s.inputs_hash = st.inputs_hash
+)
+INSERT INTO scoring_currentscore
+    (initiative_id, score_id, rubric_version_id, total, tier, gate_passed, provisional, confidence, computed_at)
+SELECT initiative_id, id, rubric_version_id, total, tier, gate_passed, provisional, confidence, computed_at
+FROM written
+UNION ALL
+SELECT initiative_id, id, rubric_version_id, total, tier, gate_passed, provisional, confidence, computed_at
+FROM earlier
+""" + _CURRENT_ON_CONFLICT.replace(
+    "RETURNING score_id", "RETURNING score_id, score_id IN (SELECT id FROM written)"
+)
+_KEY_ROW = "(%s::bigint, %s::bigint, %s)"
 
 
 def _store_values(rows: list[tuple], outcome: ChunkOutcome) -> None:
-    """PostgreSQL, a few rows: one INSERT … ON CONFLICT DO NOTHING of the Scores, one upsert of CurrentScore
-    from the stored Scores (as ``_store_copy`` does from its staging table) — the same rows, fewer statements."""
+    """PostgreSQL, a few rows: the Scores' INSERT … ON CONFLICT DO NOTHING and the CurrentScore upsert from the
+    stored Scores (as ``_store_copy`` does from its staging table) in one statement (``_STORE_VALUES``) — the
+    same rows, fewer statements.
+
+    why no ``SET LOCAL synchronous_commit TO OFF`` here (``_store_copy`` has it): for a row or two it was a
+    statement of its own on every one-initiative job (the common case) to save one small WAL flush at commit
+    (measured on the bench server: a one-row commit ~1–2 ms slower durable than asynchronous, in a task body of
+    ~20 ms); the one-initiative job is counted in statements (issue 17), and a durable commit is the safer
+    default."""
     dumps = json.dumps
     params: list = []
     for row in rows:
@@ -566,14 +712,21 @@ def _store_values(rows: list[tuple], outcome: ChunkOutcome) -> None:
     for row in rows:
         keys.extend((row[0], row[1], row[10]))
     with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL synchronous_commit TO OFF")  # as in _store_copy (see there)
-        cursor.execute(_INSERT_SCORE_VALUES.format(values=", ".join([_SCORE_VALUE_ROW] * len(rows))), params)
-        outcome.created += cursor.rowcount
         cursor.execute(
-            _UPSERT_CURRENT_VALUES.format(values=", ".join(["(%s::bigint, %s::bigint, %s)"] * len(rows))),
-            keys,
+            _STORE_VALUES.format(
+                values=", ".join([_SCORE_VALUE_ROW] * len(rows)), keys=", ".join([_KEY_ROW] * len(rows))
+            ),
+            params + keys,
         )
-        outcome.score_ids.extend(row[0] for row in cursor.fetchall())
+        returned = cursor.fetchall()
+        outcome.created += sum(1 for _sid, written in returned if written)
+        if len(returned) < len(rows):
+            # A Score that conflicted with one committed by another transaction after this statement's snapshot
+            # (two jobs scoring the same inputs at once) is in neither ``written`` nor ``earlier``: its
+            # CurrentScore is upserted as before, by a statement that sees it. Only in that race.
+            cursor.execute(_UPSERT_CURRENT_VALUES.format(values=", ".join([_KEY_ROW] * len(rows))), keys)
+            returned = [(sid, False) for (sid,) in cursor.fetchall()]
+        outcome.score_ids.extend(sid for sid, _written in returned)
 
 
 def _store_copy(rows: list[tuple], outcome: ChunkOutcome) -> None:

@@ -10,24 +10,33 @@ Delivery guarantees:
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Count, Q, Sum
+from django.db import connection, transaction
+from django.db.models import Count, Q, Sum, TextField
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from config.ops.request_id import current_request_id, request_id_as
 from partnerships.errors import Conflict, Invalid
 from partnerships.models import Initiative
+from partnerships.services.webhooks import webhook_endpoints_exist
 from partnerships.tenancy import is_system, user_bank_ids
 
 from ..choices import JobKind, JobStatus, VersionStatus
-from ..models import RubricVersion, ScoreJob, ScoreJobChunk
-from .compute import published_version_ids_by_pillar, score_initiatives
+from ..models import Rubric, RubricVersion, ScoreJob, ScoreJobChunk
+from .compute import (
+    INITIATIVE_COLUMNS,
+    published_version_ids_by_pillar,
+    published_versions_expression,
+    published_versions_from,
+    score_initiatives,
+)
 from .webhook_events import scores_created_emit
 
 logger = logging.getLogger(__name__)
@@ -214,6 +223,11 @@ def score_job_enqueue(job_id, *, request_id: str = "") -> bool:
 
 
 def _scope_ids(job: ScoreJob):
+    return _scope(job).values_list("bank_id", "id")
+
+
+def _scope(job: ScoreJob):
+    """The job's initiatives, by bank then id."""
     qs = Initiative.objects.all()
     if job.bank_id is not None:
         qs = qs.for_bank(job.bank_id)
@@ -222,16 +236,65 @@ def _scope_ids(job: ScoreJob):
     pillar = job.pillar or (job.rubric_version.rubric.pillar_id if job.rubric_version_id else "")
     if pillar:
         qs = qs.filter(pillar_id=pillar)
-    return qs.order_by("bank_id", "id").values_list("bank_id", "id")
+    return qs.order_by("bank_id", "id")
 
 
-def _locked_job(job_id) -> ScoreJob:
-    """The job with its row locked (inside the caller's transaction), its rubric version read along."""
-    return (
-        ScoreJob.objects.select_for_update(of=("self",))
-        .select_related("rubric_version__rubric")
-        .get(pk=job_id)
+# PostgreSQL: ``_scope(job)``'s first ``CHUNK_SIZE + 1`` rows of ``("bank_id", *INITIATIVE_COLUMNS)`` as JSON text,
+# a subquery of the job's own locked read (its columns are the job's). The same filters, order and limit. Three
+# branches, so that each is planned on an index: the job's ids (the primary key's index, ``= ANY`` of the array; none
+# without ids), every initiative of its bank (without ids; skipped by a one-time filter otherwise), every
+# initiative (without ids or bank; likewise); then its pillar (or its rubric version's) when it has one.
+_SCOPE_FOLDED = """(
+SELECT json_agg(json_build_array({columns}) ORDER BY s.bank_id, s.id)::text FROM (
+    SELECT i.* FROM (
+        SELECT i.* FROM {initiative} i
+        WHERE i.id = ANY(ARRAY(SELECT e::bigint FROM jsonb_array_elements_text({job}.initiative_ids) AS e))
+          AND ({job}.bank_id IS NULL OR i.bank_id = {job}.bank_id)
+        UNION ALL
+        SELECT i.* FROM {initiative} i
+        WHERE {job}.initiative_ids IS NULL AND {job}.bank_id IS NOT NULL AND i.bank_id = {job}.bank_id
+        UNION ALL
+        SELECT i.* FROM {initiative} i WHERE {job}.initiative_ids IS NULL AND {job}.bank_id IS NULL
+    ) i
+    WHERE COALESCE(NULLIF({job}.pillar, ''), (
+              SELECT r.pillar_id FROM {version} v JOIN {rubric} r ON r.id = v.rubric_id
+              WHERE v.id = {job}.rubric_version_id), '') IN ('', i.{pillar})
+    ORDER BY i.bank_id, i.id
+    LIMIT %s
+) s)"""
+
+
+def _scope_expression() -> RawSQL | None:
+    """``_SCOPE_FOLDED`` for the job's locked read; None on other databases (the scope is read apart)."""
+    if connection.vendor != "postgresql":
+        return None
+    qn = connection.ops.quote_name
+    columns = [Initiative._meta.get_field(f).column for f in ("bank_id", *INITIATIVE_COLUMNS)]
+    sql = _SCOPE_FOLDED.format(
+        columns=", ".join(f"s.{qn(c)}" for c in columns),
+        initiative=qn(Initiative._meta.db_table),
+        job=qn(ScoreJob._meta.db_table),
+        version=qn(RubricVersion._meta.db_table),
+        rubric=qn(Rubric._meta.db_table),
+        pillar=qn(Initiative._meta.get_field("pillar").column),
     )
+    return RawSQL(sql, [CHUNK_SIZE + 1], output_field=TextField())
+
+
+def _locked_job(job_id, *, folded: bool = False) -> ScoreJob:
+    """The job with its row locked (inside the caller's transaction), its rubric version read along.
+
+    ``folded``: also ``bank_has_endpoints``, whether the job's bank has an active webhook endpoint
+    (``webhook_endpoints_exist``; False for a job without a bank), and on PostgreSQL ``published_versions``
+    (``published_versions_expression``) and ``scope_rows`` (``_SCOPE_FOLDED``) — read here, not each by a
+    statement of its own."""
+    qs = ScoreJob.objects.select_for_update(of=("self",)).select_related("rubric_version__rubric")
+    if folded:
+        qs = qs.annotate(bank_has_endpoints=webhook_endpoints_exist("bank_id"))
+        published, scope = published_versions_expression(), _scope_expression()
+        if published is not None and scope is not None:
+            qs = qs.annotate(published_versions=published, scope_rows=scope)
+    return qs.get(pk=job_id)
 
 
 def score_job_plan(job_id) -> list[int]:
@@ -350,16 +413,18 @@ def score_job_run_single(job_id) -> bool:
     whichever way it ran.
     """
     with transaction.atomic():
-        job = _locked_job(job_id)
+        job = _locked_job(job_id, folded=True)
         if job.status in (JobStatus.SUCCEEDED, JobStatus.FAILED):
             return True
         if job.status != JobStatus.QUEUED:
             # Chunks are written only with the status "running" (score_job_plan, here): a queued job has none.
             return False
-        scope = list(_scope_ids(job)[: CHUNK_SIZE + 1])
+        # The scope with what score_initiatives reads of each initiative: its read, folded into this one (same
+        # rows: of this bank, among the job's ids) — on PostgreSQL read with the job already.
+        scope = _single_scope(job)
         if not scope or len(scope) > CHUNK_SIZE or scope[0][0] != scope[-1][0]:  # ordered by bank: one bank?
             return False
-        bank_id, ids = scope[0][0], [iid for _bank, iid in scope]
+        bank_id, ids = scope[0][0], [row[1] for row in scope]
         # The planned path's line, word for word: operators (and tests/ops) follow a job's request id by it.
         logger.info("score job %s: %d chunk(s) to score", job_id, 1)
         missing = (len(job.initiative_ids) - len(ids)) if job.initiative_ids is not None else 0
@@ -369,14 +434,22 @@ def score_job_run_single(job_id) -> bool:
             rubric_version_id=job.rubric_version_id,
             job_id=job.pk,
             as_of=timezone.localdate(job.created_at),  # as score_chunk_run
+            initiative_rows=[row[1:] for row in scope],
+            rubric_version=job.rubric_version,
+            published_versions=(
+                published_versions_from(job.published_versions)
+                if hasattr(job, "published_versions")
+                else None
+            ),
         )
-        if outcome.created:
+        # No active endpoint in the job's bank (read with the job): nobody to tell, no read of the endpoints.
+        if outcome.created and (job.bank_id != bank_id or job.bank_has_endpoints):
             scores_created_emit(bank_id=bank_id, job_id=job.pk, initiative_ids=ids)
         if settings.SCORING_FAULT_DELAY:  # fault-injection tests only (see settings)
             time.sleep(settings.SCORING_FAULT_DELAY)
         now = timezone.now()
         chunk_error = "; ".join(f"{iid}: {msg}" for iid, msg in sorted(outcome.errors.items()))[:4000]
-        ScoreJobChunk.objects.create(
+        chunk = ScoreJobChunk(
             job=job,
             index=0,
             bank_id=bank_id,
@@ -399,21 +472,65 @@ def score_job_run_single(job_id) -> bool:
         job.attempts += 1
         job.started_at = job.started_at or now
         job.finished_at = now
-        job.save(
-            update_fields=[
-                "status",
-                "attempts",
-                "started_at",
-                "total",
-                "done",
-                "failed",
-                "scores_created",
-                "error",
-                "finished_at",
-                "updated_at",
-            ]
-        )
+        _single_write(chunk, job)
     return True
+
+
+def _single_scope(job: ScoreJob) -> list[tuple]:
+    """``_scope(job)``'s first ``CHUNK_SIZE + 1`` rows of ``("bank_id", *INITIATIVE_COLUMNS)``: from the job's
+    locked read on PostgreSQL (JSON: every column is a JSON type), else read here."""
+    if hasattr(job, "scope_rows"):
+        return [tuple(row) for row in json.loads(job.scope_rows or "[]")]
+    return list(_scope(job).values_list("bank_id", *INITIATIVE_COLUMNS)[: CHUNK_SIZE + 1])
+
+
+_SINGLE_JOB_FIELDS = (
+    "status",
+    "attempts",
+    "started_at",
+    "total",
+    "done",
+    "failed",
+    "scores_created",
+    "error",
+    "finished_at",
+    "updated_at",
+)
+_SINGLE_CHUNK_FIELDS = (
+    "job_id",
+    "index",
+    "bank_id",
+    "initiative_ids",
+    "status",
+    "scored",
+    "failed",
+    "scores_created",
+    "error",
+    "finished_at",
+)
+
+
+def _single_write(chunk: ScoreJobChunk, job: ScoreJob) -> None:
+    """The one-chunk job's chunk row (new) and the job's ``_SINGLE_JOB_FIELDS``: on PostgreSQL one statement (the
+    INSERT as a data-modifying CTE of the UPDATE); elsewhere ``create`` and ``save`` — the same rows either way
+    (tests/scoring/test_one_job_statements.py holds them equal)."""
+    if connection.vendor != "postgresql":
+        chunk.save(force_insert=True)
+        job.save(update_fields=list(_SINGLE_JOB_FIELDS))
+        return
+    job.updated_at = timezone.now()  # what auto_now gives on save
+    qn = connection.ops.quote_name
+    chunk_values = [getattr(chunk, f) for f in _SINGLE_CHUNK_FIELDS]
+    chunk_values[_SINGLE_CHUNK_FIELDS.index("initiative_ids")] = json.dumps(chunk.initiative_ids)
+    placeholders = ["%s::jsonb" if f == "initiative_ids" else "%s" for f in _SINGLE_CHUNK_FIELDS]
+    sql = (
+        f"WITH chunk AS (INSERT INTO {qn(ScoreJobChunk._meta.db_table)} "
+        f"({', '.join(qn(f) for f in _SINGLE_CHUNK_FIELDS)}) VALUES ({', '.join(placeholders)})) "
+        f"UPDATE {qn(ScoreJob._meta.db_table)} SET {', '.join(f'{qn(f)} = %s' for f in _SINGLE_JOB_FIELDS)} "
+        f"WHERE {qn('id')} = %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*chunk_values, *(getattr(job, f) for f in _SINGLE_JOB_FIELDS), job.pk])
 
 
 def score_job_run(job_id) -> None:

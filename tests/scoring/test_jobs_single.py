@@ -93,6 +93,6 @@ def test_a_one_initiative_job_runs_in_a_fixed_number_of_statements(rubrics):
     job = score_job_create(bank_id=a.bank_id, initiative_ids=[a.pk])
     with CaptureQueriesContext(connection) as ctx:
         score_job_run(job.pk)
-    assert len(ctx) == 20, [q["sql"][:80] for q in ctx.captured_queries]
+    assert len(ctx) == 11, [q["sql"][:80] for q in ctx.captured_queries]
     job.refresh_from_db()
     assert job.status == JobStatus.SUCCEEDED and job.scores_created == 1
