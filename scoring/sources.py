@@ -76,7 +76,17 @@ class InitiativeFacts:
 
 
 PARTNER_METRICS = ("market_cap_change_pct", "revenue_growth_pct", "revenue")
-_LINK_COLUMNS = ("initiative_id", "partner_id", "role", "partner__name_zh_hans", "partner__name_en")
+_LINK_COLUMNS = (
+    "initiative_id",
+    "partner_id",
+    "role",
+    "partner__name_zh_hans",
+    "partner__name_en",
+    "initiative__bank_id",
+)
+# The sources that read the initiatives' partners (``links_and_figures``): a chunk reads them once, for these and
+# for the joint-lending limits (scoring.services.compute).
+PARTNER_SOURCES = frozenset({"partner_strength", "partner_strength_v2"})
 _METRIC_COLUMNS = ("partner_id", "metric", "segment", "part_of", "period", "period_end", "value")
 
 # The partners of the initiatives and those partners' figures (``PARTNER_METRICS``) in one statement: the figures'
@@ -85,23 +95,23 @@ _METRIC_COLUMNS = ("partner_id", "metric", "segment", "part_of", "period", "peri
 # period end first), so every row reaches the formulas where it did.
 _LINKS_AND_FIGURES = """
 WITH links AS (
-    SELECT ip.initiative_id, ip.partner_id, ip.role, p.name_zh_hans, p.name_en, p.key
-    FROM {links} ip JOIN {partners} p ON p.id = ip.partner_id
+    SELECT ip.initiative_id, ip.partner_id, ip.role, p.name_zh_hans, p.name_en, p.key, i.bank_id
+    FROM {links} ip JOIN {partners} p ON p.id = ip.partner_id JOIN {initiatives} i ON i.id = ip.initiative_id
     WHERE ip.initiative_id = ANY(%s)
 )
 SELECT 0 AS part, l.initiative_id, l.role, l.key, NULL AS metric, NULL AS segment, NULL::date AS period_end,
-       l.partner_id, l.name_zh_hans, l.name_en, NULL AS part_of, NULL AS period, NULL::numeric AS value
+       l.partner_id, l.name_zh_hans, l.name_en, NULL AS part_of, NULL AS period, NULL::numeric AS value, l.bank_id
 FROM links l
 UNION ALL
 SELECT 1, NULL, NULL, p.key, m.metric, m.segment, m.period_end,
-       m.partner_id, NULL, NULL, m.part_of, m.period, m.value
+       m.partner_id, NULL, NULL, m.part_of, m.period, m.value, NULL
 FROM {metrics} m JOIN {partners} p ON p.id = m.partner_id
 WHERE m.metric = ANY(%s) AND m.partner_id IN (SELECT partner_id FROM links)
 ORDER BY part, initiative_id, role, key, metric, segment, period_end DESC
 """
 
 
-def _links_and_figures(ids: list[int]) -> tuple[list[tuple], list[tuple]]:
+def links_and_figures(ids: list[int]) -> tuple[list[tuple], list[tuple]]:
     """``(links, figures)`` of the initiatives: links as ``_LINK_COLUMNS``, figure rows as ``_METRIC_COLUMNS``.
 
     On PostgreSQL one statement (``_LINKS_AND_FIGURES``); elsewhere the two reads it replaces — the same rows in
@@ -119,14 +129,30 @@ def _links_and_figures(ids: list[int]) -> tuple[list[tuple], list[tuple]]:
         links=qn(InitiativePartner._meta.db_table),
         partners=qn(TechPartner._meta.db_table),
         metrics=qn(PartnerMetric._meta.db_table),
+        initiatives=qn(Initiative._meta.db_table),
     )
     links: list[tuple] = []
     figures: list[tuple] = []
     with connection.cursor() as cursor:
         cursor.execute(sql, [ids, list(PARTNER_METRICS)])
-        for part, iid, role, _key, metric, segment, period_end, pid, zh, en, part_of, period, value in cursor:
+        for (
+            part,
+            iid,
+            role,
+            _key,
+            metric,
+            segment,
+            period_end,
+            pid,
+            zh,
+            en,
+            part_of,
+            period,
+            value,
+            bank,
+        ) in cursor:
             if part == 0:
-                links.append((iid, pid, role, zh, en))
+                links.append((iid, pid, role, zh, en, bank))
             else:
                 figures.append((pid, metric, segment, part_of, period, period_end, value))
     return links, figures
@@ -178,12 +204,15 @@ def _latest_partner_figures(rows: Iterable[tuple]) -> dict[int, dict]:
     return figures
 
 
-def partner_strength(initiatives: list[InitiativeFacts]) -> dict[int, formulas.FormulaResult]:
+def partner_strength(
+    initiatives: list[InitiativeFacts], *, links_and_figures_read: tuple[list, list] | None = None
+) -> dict[int, formulas.FormulaResult]:
+    """``links_and_figures_read``: ``links_and_figures`` of these initiatives when the caller read it already."""
     ids = [i.id for i in initiatives]
-    links, rows = _links_and_figures(ids)
+    links, rows = links_and_figures_read or links_and_figures(ids)
     figures = _latest_partner_figures(rows)
     by_initiative: dict[int, list[tuple]] = defaultdict(list)
-    for initiative_id, partner_id, role, name, _name_en in links:
+    for initiative_id, partner_id, role, name, _name_en, _bank in links:
         by_initiative[initiative_id].append((name, role, partner_id))
 
     # The result depends only on the initiative's (partner, role) pairs, and a portfolio repeats a few dozen
@@ -319,12 +348,15 @@ def _partner_figures_v2(rows: Iterable[tuple]) -> dict[int, dict]:
     return figures
 
 
-def partner_strength_v2(initiatives: list[InitiativeFacts]) -> dict[int, formulas.FormulaResult]:
+def partner_strength_v2(
+    initiatives: list[InitiativeFacts], *, links_and_figures_read: tuple[list, list] | None = None
+) -> dict[int, formulas.FormulaResult]:
+    """``links_and_figures_read``: as ``partner_strength``'s."""
     ids = [i.id for i in initiatives]
-    links, rows = _links_and_figures(ids)
+    links, rows = links_and_figures_read or links_and_figures(ids)
     figures = _partner_figures_v2(rows)
     by_initiative: dict[int, list[tuple]] = defaultdict(list)
-    for initiative_id, partner_id, role, name_zh, name_en in links:
+    for initiative_id, partner_id, role, name_zh, name_en, _bank in links:
         by_initiative[initiative_id].append((name_zh or name_en, role, partner_id, name_en or name_zh))
     stale_after = int(settings.SCORECARD_PARTNER_FIGURES_STALE_DAYS)
 

@@ -406,20 +406,29 @@ def _filtered(rows: list[LimitRow], exposures: list[Exposure], *, partner: str |
 
 
 # --- what the limits mean for initiatives ----------------------------------------------------------------------
-def joint_lending_breaches(initiative_ids: Iterable[int], *, as_of: datetime.date) -> dict[int, list[dict]]:
+def joint_lending_breaches(
+    initiative_ids: Iterable[int],
+    *,
+    as_of: datetime.date,
+    links: Iterable[tuple[int, int, int]] | None = None,
+) -> dict[int, list[dict]]:
     """{initiative id: [reason]} for the initiatives a limit not within concerns, on ``as_of``.
 
     Each reason is a limit row (``LimitRow.as_dict`` plus ``period_end``) whose ``status`` is ``breach`` or
     ``unknown`` — these cap compliance readiness at 0 — or ``warning`` (approaching; caps nothing). Initiatives no
     such limit concerns are left out. Two queries when the banks have no exposure up to ``as_of`` (the partners of
     the initiatives, then the banks' months), five otherwise.
+
+    ``links``: the initiatives' ``(initiative id, bank id, partner id)`` partner links, when the caller read them
+    already (scoring reads them once a chunk, scoring.sources.links_and_figures); one query less.
     """
     ids = list(dict.fromkeys(int(i) for i in initiative_ids))
     if not ids:
         return {}
-    links = InitiativePartner.objects.filter(initiative_id__in=ids).values_list(
-        "initiative_id", "initiative__bank_id", "partner_id"
-    )
+    if links is None:
+        links = InitiativePartner.objects.filter(initiative_id__in=ids).values_list(
+            "initiative_id", "initiative__bank_id", "partner_id"
+        )
     partners_of: dict[int, set[int]] = defaultdict(set)
     bank_of: dict[int, int] = {}
     for initiative_id, bank_id, partner_id in links:

@@ -35,7 +35,7 @@ from ..lifecycle import (
     reassessment_events,
 )
 from ..models import Assessment, Criterion, CurrentScore, Rating, Rubric, RubricVersion, Score
-from ..sources import SOURCES, InitiativeFacts
+from ..sources import PARTNER_SOURCES, SOURCES, InitiativeFacts, links_and_figures
 from .lifecycle import CONTRACT_FIELDS, exit_readiness_caps, tier_caps
 
 logger = logging.getLogger(__name__)
@@ -313,13 +313,29 @@ def score_initiatives(
     chosen, ratings = _assessments_and_ratings(initiative_version, keys_by_id)
 
     needed_sources = {name for b in bundles.values() for name in b.computed.values()}
-    computed = {name: SOURCES[name](facts) for name in sorted(needed_sources)}
+    # The initiatives' partners (and their figures) are read once for the chunk: for the partner sources (both
+    # versions' when a chunk has both) and for the joint-lending limits below.
+    partners_read = links_and_figures([f.id for f in facts]) if needed_sources & PARTNER_SOURCES else None
+    computed = {
+        name: (
+            SOURCES[name](facts, links_and_figures_read=partners_read)
+            if name in PARTNER_SOURCES
+            else SOURCES[name](facts)
+        )
+        for name in sorted(needed_sources)
+    }
     needed_caps = {name for b in bundles.values() for name in b.capped.values()}
     ids = [f.id for f in facts]
     # Joint-lending limits cap compliance readiness under every rubric version (a legal limit does not depend on
     # the rubric): read once for the chunk, passed to the caps that read them too.
     joint_lending = (
-        joint_lending_breaches(ids, as_of=as_of)
+        joint_lending_breaches(
+            ids,
+            as_of=as_of,
+            links=None
+            if partners_read is None
+            else [(link[0], link[5], link[1]) for link in partners_read[0]],
+        )
         if any(JOINT_LENDING_CRITERION in b.names for b in bundles.values())
         else {}
     )

@@ -3,8 +3,6 @@ row end as the planned path leaves them, a job too large for it is planned into 
 costs do not grow past its pin."""
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from scoring.choices import JobStatus
 from scoring.models import Score, ScoreJob, ScoreJobChunk
@@ -81,18 +79,3 @@ def test_a_job_of_several_banks_is_planned_into_chunks(rubrics):
     assert score_job_run_single(job.pk) is False
     assert ScoreJob.objects.get(pk=job.pk).status == JobStatus.QUEUED
     assert not ScoreJobChunk.objects.filter(job=job).exists()
-
-
-def test_a_one_initiative_job_runs_in_a_fixed_number_of_statements(rubrics):
-    # The task's body for a one-initiative job: one transaction (a savepoint in this test's transaction), the job
-    # locked, its scope, the chunk's reads (scoring.sources, the caps and limits), the one-row store, the chunk
-    # row and the job. bench.bulk.one_job_queries counts the same end to end with the job's creation.
-    warm = make_rated_initiative()
-    score_job_run(score_job_create(bank_id=warm.bank_id, initiative_ids=[warm.pk]).pk)  # per-process caches
-    a = make_rated_initiative()
-    job = score_job_create(bank_id=a.bank_id, initiative_ids=[a.pk])
-    with CaptureQueriesContext(connection) as ctx:
-        score_job_run(job.pk)
-    assert len(ctx) == 11, [q["sql"][:80] for q in ctx.captured_queries]
-    job.refresh_from_db()
-    assert job.status == JobStatus.SUCCEEDED and job.scores_created == 1

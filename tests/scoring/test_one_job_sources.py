@@ -1,5 +1,5 @@
 """Issue 17: the partners of a chunk's initiatives and their figures in one statement (scoring.sources
-``_links_and_figures``), held equal to the two reads other databases keep — rows, order and the partner-strength
+``links_and_figures``), held equal to the two reads other databases keep — rows, order and the partner-strength
 results of both rubric versions."""
 
 import datetime
@@ -72,10 +72,13 @@ def _apart(monkeypatch, fn, *args):
 
 def test_the_links_and_figures_read_as_one_are_the_two_reads(portfolio, monkeypatch):
     with CaptureQueriesContext(connection) as ctx:
-        together = sources._links_and_figures(portfolio)
+        together = sources.links_and_figures(portfolio)
     assert len(ctx) == 1
-    apart = _apart(monkeypatch, sources._links_and_figures, portfolio)
-    assert together == apart
+    apart = _apart(monkeypatch, sources.links_and_figures, portfolio)
+    assert together[0] == apart[0]  # the links in the same order
+    # The figures: the same rows; two of one partner, metric, segment and period end (a quarter and the nine
+    # months to it) come in either order on either path, as they did from the ORM's read.
+    assert sorted(together[1], key=repr) == sorted(apart[1], key=repr)
     links, figures = together
     assert len(links) == 5 and len(figures) == 12
     assert {row[1] for row in figures} <= set(sources.PARTNER_METRICS)
@@ -88,4 +91,45 @@ def test_partner_strength_of_both_versions_is_unchanged(portfolio, monkeypatch):
         apart = _apart(monkeypatch, source, facts)
         assert together == apart
         assert together[portfolio[0]].value is not None
-    assert sources._links_and_figures([]) == ([], [])
+    assert sources.links_and_figures([]) == ([], [])
+
+
+def test_a_chunk_reads_the_partner_links_once_for_the_sources_and_the_limits(taxonomy, rubrics):
+    """The joint-lending limits take the links the partner sources read (scoring.services.compute): the same
+    reasons as their own read, and one read of the links a chunk instead of two."""
+    from partnerships.services.limits import joint_lending_breaches
+    from tests.partnerships.limit_data import (
+        AS_OF,
+        bank_figures,
+        expose,
+        lending_bank,
+        load_regulatory_limits,
+    )
+    from tests.partnerships.limit_data import partner as limit_partner
+
+    load_regulatory_limits()
+    bank = lending_bank("links-bank")
+    bank_figures(bank)
+    ant, jd = limit_partner("ant", group="蚂蚁集团"), limit_partner("jd")
+    expose(bank, ant, balance="400", funded="100")  # own part 300: 30 % of capital, a breach
+    expose(bank, jd, balance="300", funded="90", outside="5")
+    with_ant, with_jd, with_both, without = (InitiativeFactory(bank=bank) for _ in range(4))
+    InitiativePartnerFactory(initiative=with_ant, partner=ant, role="lead")
+    InitiativePartnerFactory(initiative=with_jd, partner=jd, role="lead")
+    InitiativePartnerFactory(initiative=with_both, partner=ant, role="lead")
+    InitiativePartnerFactory(initiative=with_both, partner=jd, role="technology")
+    ids = [with_ant.pk, with_jd.pk, with_both.pk, without.pk]
+
+    links, _figures = sources.links_and_figures(ids)
+    given = joint_lending_breaches(ids, as_of=AS_OF, links=[(i, b, p) for i, p, _r, _zh, _en, b in links])
+    own = joint_lending_breaches(ids, as_of=AS_OF)
+    assert own and set(own) == {with_ant.pk, with_jd.pk, with_both.pk}
+    assert given == own
+    assert {b for *_rest, b in links} == {bank.pk}  # each link carries its initiative's bank
+
+    from scoring.services.compute import score_initiatives
+
+    with CaptureQueriesContext(connection) as ctx:
+        score_initiatives(bank_id=bank.pk, initiative_ids=ids, as_of=AS_OF)
+    link_reads = [q["sql"] for q in ctx.captured_queries if "partnerships_initiativepartner" in q["sql"]]
+    assert len(link_reads) == 1, link_reads

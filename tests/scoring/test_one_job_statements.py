@@ -38,10 +38,11 @@ def _statements(job_id) -> list[str]:
     return [q["sql"] for q in ctx.captured_queries]
 
 
-def test_a_one_initiative_job_takes_eleven_statements(rubrics):
+def test_a_one_initiative_job_takes_ten_statements(rubrics):
     # In this test's transaction: SAVEPOINT, the job locked (with whether its bank has an endpoint, the
     # published versions and its scope with the initiatives' facts), the assessment and ratings, the KPIs, the
-    # partners and their figures, the joint-lending links and month, the contract with the severe events, the
+    # partners and their figures (with their links the joint-lending limits take too), the limits' bank and month,
+    # the contract with the severe events, the
     # Scores with CurrentScore, the chunk with the job, RELEASE. (The job's creation adds its INSERT and the
     # enqueued_at UPDATE; bench.bulk.one_job_queries counts both, and the transaction around the creation.)
     warm = make_rated_initiative()
@@ -49,7 +50,7 @@ def test_a_one_initiative_job_takes_eleven_statements(rubrics):
     a = make_rated_initiative()
     job = score_job_create(bank_id=a.bank_id, initiative_ids=[a.pk])
     statements = _statements(job.pk)
-    assert len(statements) == 11, [s[:80] for s in statements]
+    assert len(statements) == 10, [s[:80] for s in statements]
     joined = "\n".join(statements)
     assert "synchronous_commit" not in joined
     assert not any(s.startswith('SELECT "partnerships_webhookendpoint"') for s in statements)
