@@ -205,7 +205,9 @@ def bulk_phase(args, res: Results, worker: Proc, sampler: MemSampler, wall: floa
         }
         bank_id = Bank.objects.get(code="bench-0").pk
         if n == args.size_list[0]:
-            report_measure(bank_id)  # warm-up: first-use costs (templates, translations) are not the report's
+            report_measure(
+                bank_id, count=False
+            )  # warm-up: first-use costs (templates, translations) are not the report's
         analyze()  # the scores just written, as autovacuum would
         reports[n] = report_measure(bank_id)
         if args.profile and n == args.size_list[-1]:

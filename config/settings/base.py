@@ -336,6 +336,12 @@ SCORECARD_REPORT_STALE_DAYS = env.int("SCORECARD_REPORT_STALE_DAYS", default=30)
 # Items kept in each of a report's lists (failed gates, stale scores, KPIs), most urgent first; counts cover all.
 SCORECARD_REPORT_LIST_LIMIT = env.int("SCORECARD_REPORT_LIST_LIMIT", default=1000)
 SCORECARD_REPORT_TIMEZONE = "Asia/Shanghai"
+# On PostgreSQL, outside a transaction, a report's failed-gates, stale and KPI sections are worked out in two threads
+# beside the rest, each on a database connection of its own (so a report holds up to three connections); and
+# Python's cyclic garbage collector waits while a report is built and saved (scoring/reports/build.py,
+# docs/performance.md). Either can be turned off here; the payload is the same either way.
+SCORECARD_REPORT_CONCURRENT = env.bool("SCORECARD_REPORT_CONCURRENT", default=True)
+SCORECARD_REPORT_PAUSE_GC = env.bool("SCORECARD_REPORT_PAUSE_GC", default=True)
 # Rubric version 2's partner strength marks a partner's figures stale when their period ended more than this many
 # days before the scoring date (548 ≈ 18 months, RUBRIC.md "Version 2"); the value is stored with each score.
 SCORECARD_PARTNER_FIGURES_STALE_DAYS = env.int("SCORECARD_PARTNER_FIGURES_STALE_DAYS", default=548)

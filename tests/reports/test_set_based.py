@@ -139,3 +139,102 @@ def test_stale_lists_the_same_rows_by_reassessment_date(edge_cases, monkeypatch,
     assert set_based == _payload(edge_cases["A"], set_based=False, monkeypatch=monkeypatch)
     stale = json.loads(set_based)["stale"]
     assert stale["count"] > len(stale["items"]) == 4
+
+
+def _sections_seen(monkeypatch) -> dict[str, tuple[str, bool]]:
+    """{section: (the thread it ran in, whether the cyclic collector was on)}, recorded as the payload is built."""
+    import gc
+    import threading
+
+    seen: dict[str, tuple[str, bool]] = {}
+    for name in ("_failed_gates", "_stale", "_kpi_section", "_totals", "exposure_section"):
+        original = getattr(build, name)
+
+        def recorded(*args, _name=name, _original=original, **kwargs):
+            seen[_name] = (threading.current_thread().name, gc.isenabled())
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(build, name, recorded)
+    return seen
+
+
+def _backends() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database()")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sections_worked_out_beside_give_the_same_payload(edge_cases, monkeypatch, settings):
+    """Outside a transaction the failed gates, stale and KPI sections run in threads on connections of their own
+    (closed after), with the collector paused: the payload is the same as built one section after another, here,
+    and as the row-by-row way."""
+    import gc
+
+    from django.db import transaction
+
+    bank = edge_cases["A"]
+    settings.SCORECARD_REPORT_LIST_LIMIT = 3
+    assert not transaction.get_connection().in_atomic_block and build.concurrent(connection.alias)
+    seen = _sections_seen(monkeypatch)
+    before = _backends()
+    beside = _payload(bank, set_based=True, monkeypatch=monkeypatch)
+    assert _backends() == before  # the threads' connections are closed
+    assert gc.isenabled()
+    assert {name for name, (thread, _gc) in seen.items() if thread.startswith("report-beside")} == {
+        "_failed_gates",
+        "_stale",
+        "_kpi_section",
+    }
+    assert not any(collector_on for _thread, collector_on in seen.values())
+
+    settings.SCORECARD_REPORT_CONCURRENT = False
+    settings.SCORECARD_REPORT_PAUSE_GC = False
+    seen.clear()
+    one_by_one = _payload(bank, set_based=True, monkeypatch=monkeypatch)
+    assert {thread for thread, _gc in seen.values()} == {"MainThread"}
+    assert all(collector_on for _thread, collector_on in seen.values())
+    assert beside == one_by_one == _payload(bank, set_based=False, monkeypatch=monkeypatch)
+    settings.SCORECARD_REPORT_CONCURRENT = True  # every bank's report too
+    across = _payload(None, set_based=True, monkeypatch=monkeypatch)
+    settings.SCORECARD_REPORT_CONCURRENT = False
+    assert across == _payload(None, set_based=True, monkeypatch=monkeypatch)
+
+
+def test_in_a_transaction_every_section_is_built_here(edge_cases, monkeypatch):
+    """A second connection would not see the transaction's rows: inside one, nothing runs beside."""
+    seen = _sections_seen(monkeypatch)
+    assert not build.concurrent(connection.alias)
+    _payload(edge_cases["A"], set_based=True, monkeypatch=monkeypatch)
+    assert {thread for thread, _gc in seen.values()} == {"MainThread"}
+
+
+def test_the_collector_is_back_as_it_was_after_nested_and_failed_builds():
+    import gc
+
+    assert gc.isenabled()
+    with build.collector_paused():
+        with build.collector_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(ZeroDivisionError), build.collector_paused():
+        1 / 0  # noqa: B018
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with build.collector_paused():
+            pass
+        assert not gc.isenabled()  # it was off before: left off
+    finally:
+        gc.enable()
+
+
+def test_a_generated_report_leaves_the_collector_on(edge_cases):
+    import gc
+
+    from scoring.models.report import ReportStatus
+    from scoring.reports.services import report_generate
+
+    report = report_generate(bank_id=edge_cases["A"].pk, period_start=WEEK, force=True, deliver=False)
+    assert report.status == ReportStatus.READY and gc.isenabled()
