@@ -10,6 +10,7 @@ from partnerships.models import (
     InitiativePartner,
     KPIObservation,
     Membership,
+    PartnerMetric,
     TechPartner,
 )
 
@@ -52,6 +53,19 @@ class TechPartnerFactory(factory.django.DjangoModelFactory):
     key = factory.Sequence(lambda n: f"partner{n}")
     name_zh_hans = factory.Sequence(lambda n: f"科技公司{n}")
     name_en = factory.Sequence(lambda n: f"Tech Co {n}")
+
+
+class PartnerMetricFactory(factory.django.DjangoModelFactory):
+    """A partner's figure; a percentage of the whole company unless told (``segment``, ``part_of``, ``unit``)."""
+
+    class Meta:
+        model = PartnerMetric
+
+    partner = factory.SubFactory(TechPartnerFactory)
+    segment = ""
+    part_of = ""
+    unit = "%"
+    source = "test"
 
 
 class InitiativeFactory(factory.django.DjangoModelFactory):

@@ -1,5 +1,6 @@
 """Production settings: refuse to start without a real secret key; `check --deploy` is clean once configured."""
 
+import json
 import os
 import subprocess
 import sys
@@ -15,6 +16,19 @@ def _manage(*args: str, **env_extra: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
     )
+
+
+def _python_json(code: str, *args: str, strip: tuple[str, ...] = ("DJANGO_",), **env_extra: str):
+    """``code`` run by a fresh Python under the test settings (variables starting with ``strip`` removed, then
+    ``env_extra`` set); its last line of output, as JSON."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(strip)}
+    env["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
+    env.update(env_extra)
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def test_production_refuses_to_start_without_a_secret_key():
@@ -49,20 +63,7 @@ def _installed_apps_as(argv: list[str]) -> list[str]:
         "from django.apps import apps; from django.contrib import admin; "
         "print(json.dumps([[c.name for c in apps.get_app_configs()], len(admin.site._registry)]))"
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
-    env["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
-    import json
-
-    done = subprocess.run(
-        [sys.executable, "-c", code, json.dumps(argv)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return _python_json(code, json.dumps(argv))
 
 
 def test_celery_processes_leave_out_what_only_serves_http():
@@ -108,18 +109,9 @@ def _worker_modules(skip_checks: str | None, **env_extra: str) -> list[str]:
         "app.loader.import_default_modules()\n"
         "print(json.dumps(sorted(sys.modules)))"
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_") and k != "CELERY_SKIP_CHECKS"}
-    env["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
     if skip_checks is not None:
-        env["CELERY_SKIP_CHECKS"] = skip_checks
-    env.update(env_extra)
-    done = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    import json
-
-    return json.loads(done.stdout.strip().splitlines()[-1])
+        env_extra["CELERY_SKIP_CHECKS"] = skip_checks
+    return _python_json(code, strip=("DJANGO_", "CELERY_SKIP_CHECKS"), **env_extra)
 
 
 def test_a_worker_does_not_import_the_urlconf_and_what_only_serves_http():
@@ -151,21 +143,7 @@ def _setting_and_strictness(argv: list[str], **env_extra: str) -> list:
         "sys.modules['rest_framework.fields'].CharField.to_internal_value.__name__ == '_strict_to_internal_value'\n"
         "print(json.dumps([settings.AUTH_LDAP_SERVER_URI, type(search).__name__, strict]))"
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "LDAP_"))}
-    env["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
-    env.update(env_extra)
-    import json
-
-    done = subprocess.run(
-        [sys.executable, "-c", code, json.dumps(argv)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return _python_json(code, json.dumps(argv), strip=("DJANGO_", "LDAP_"), **env_extra)
 
 
 def test_the_web_process_keeps_strict_string_fields_and_the_directory_settings():

@@ -9,26 +9,21 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from partnerships.models import PartnerMetric
 from scoring import sources
 from scoring.sources import InitiativeFacts
-from tests.factories import BankFactory, InitiativeFactory, InitiativePartnerFactory, TechPartnerFactory
+from tests.factories import (
+    BankFactory,
+    InitiativeFactory,
+    InitiativePartnerFactory,
+    PartnerMetricFactory,
+    TechPartnerFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
 
-def _metric(partner, metric, period, end, value, *, segment="", part_of="", unit="%"):
-    PartnerMetric.objects.create(
-        partner=partner,
-        metric=metric,
-        segment=segment,
-        part_of=part_of,
-        period=period,
-        period_end=end,
-        value=value,
-        unit=unit,
-        source="test",
-    )
+def _metric(partner, metric, period, end, value, **rest):
+    PartnerMetricFactory(partner=partner, metric=metric, period=period, period_end=end, value=value, **rest)
 
 
 @pytest.fixture

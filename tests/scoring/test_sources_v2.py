@@ -33,6 +33,7 @@ from tests.factories import (
     InitiativePartnerFactory,
     KPIFactory,
     KPIObservationFactory,
+    PartnerMetricFactory,
     TechPartnerFactory,
 )
 
@@ -48,17 +49,9 @@ def _run(source: str, initiatives, as_of: datetime.date) -> dict:
 Q3_END = D(2024, 9, 30)
 
 
-def _metric(partner, metric, value, *, period="2024Q3", end=Q3_END, segment="", part_of="", unit="%"):
-    return PartnerMetric.objects.create(
-        partner=partner,
-        metric=metric,
-        segment=segment,
-        part_of=part_of,
-        period=period,
-        period_end=end,
-        value=value,
-        unit=unit,
-        source="test",
+def _metric(partner, metric, value, *, period="2024Q3", end=Q3_END, **rest):
+    return PartnerMetricFactory(
+        partner=partner, metric=metric, value=value, period=period, period_end=end, **rest
     )
 
 
