@@ -151,3 +151,13 @@ def agency(db):
         source="illustrative",
     )
     return agency
+
+
+JOB_FIELDS = ("status", "total", "done", "failed", "scores_created", "error", "attempts")
+CHUNK_FIELDS = ("index", "bank_id", "initiative_ids", "status", "scored", "failed", "scores_created", "error")
+
+
+def job_and_chunks(job) -> tuple[dict, list[dict]]:
+    """A score job's counts and status (``JOB_FIELDS``) and its chunks' (``CHUNK_FIELDS``), read again."""
+    job.refresh_from_db()
+    return {f: getattr(job, f) for f in JOB_FIELDS}, list(job.chunks.order_by("index").values(*CHUNK_FIELDS))

@@ -14,23 +14,14 @@ from scoring.services.jobs import (
     score_job_run_single,
 )
 from tests.factories import BankFactory
-from tests.scoring.conftest import make_rated_initiative
+from tests.scoring.conftest import job_and_chunks, make_rated_initiative
 
 pytestmark = pytest.mark.django_db
 
-JOB_FIELDS = ("status", "total", "done", "failed", "scores_created", "error", "attempts")
-CHUNK_FIELDS = ("index", "bank_id", "initiative_ids", "status", "scored", "failed", "scores_created", "error")
-
 
 def _job(job):
-    job.refresh_from_db()
-    chunks = list(job.chunks.order_by("index").values(*CHUNK_FIELDS))
-    return (
-        {f: getattr(job, f) for f in JOB_FIELDS},
-        chunks,
-        job.started_at is not None,
-        job.finished_at is not None,
-    )
+    fields, chunks = job_and_chunks(job)
+    return fields, chunks, job.started_at is not None, job.finished_at is not None
 
 
 def test_a_one_chunk_job_ends_as_the_planned_path_leaves_it(rubrics):

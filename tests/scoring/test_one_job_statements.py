@@ -24,12 +24,9 @@ from scoring.services.compute import (
 from scoring.services.jobs import score_job_create, score_job_run, score_job_run_single
 from scoring.services.lifecycle import exit_readiness_caps, tier_caps
 from tests.factories import BankFactory, InitiativeFactory, UserFactory
-from tests.scoring.conftest import complete_contract, make_rated_initiative
+from tests.scoring.conftest import complete_contract, job_and_chunks, make_rated_initiative
 
 pytestmark = pytest.mark.django_db
-
-JOB_FIELDS = ("status", "total", "done", "failed", "scores_created", "error", "attempts")
-CHUNK_FIELDS = ("index", "bank_id", "initiative_ids", "status", "scored", "failed", "scores_created", "error")
 
 
 def _statements(job_id) -> list[str]:
@@ -59,9 +56,8 @@ def test_a_one_initiative_job_takes_ten_statements(rubrics):
 
 
 def _rows(job):
-    job.refresh_from_db()
-    chunks = list(job.chunks.order_by("index").values(*CHUNK_FIELDS))
-    return {f: getattr(job, f) for f in JOB_FIELDS}, chunks, job.started_at == job.finished_at is not None
+    fields, chunks = job_and_chunks(job)
+    return fields, chunks, job.started_at == job.finished_at is not None
 
 
 def test_the_chunk_and_the_job_in_one_statement_write_what_create_and_save_write(rubrics, monkeypatch):
