@@ -38,6 +38,7 @@ import datetime
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection
@@ -242,17 +243,84 @@ def partner_strength(
     return {i: result_for(by_initiative.get(i, [])) for i in ids}
 
 
-def kpi_attainment(initiatives: list[InitiativeFacts]) -> dict[int, formulas.FormulaResult]:
+# The KPIs of an initiative as both versions' sources read them, for a read that has the initiative's row as
+# ``{initiative}`` (PostgreSQL: the one-initiative job's scope, scoring.services.jobs): a JSON array, in the order of
+# their reads (by id), of [name, baseline, target, latest value, latest value on or before the scoring date, its
+# date, baseline date, target date, weight]; ``{as_of}`` is the scoring date's SQL. ``kpis_from_json`` gives them
+# back as ``{initiative id: [row]}`` with the ORM's types; ``kpi_attainment`` and ``kpi_attainment_v2`` take that
+# instead of reading (tests/scoring/test_one_job_sources.py holds both equal to their reads).
+KPIS_FOLDED = """(
+SELECT json_agg(json_build_array(
+    k.name, k.baseline, k.target,
+    (SELECT o.value FROM {observation} o WHERE o.kpi_id = k.id ORDER BY o.observed_on DESC, o.id DESC LIMIT 1),
+    d.value, d.observed_on, k.baseline_date, k.target_date, k.weight) ORDER BY k.id)
+FROM {kpi} k
+LEFT JOIN LATERAL (
+    SELECT o.value, o.observed_on FROM {observation} o WHERE o.kpi_id = k.id AND o.observed_on <= {as_of}
+    ORDER BY o.observed_on DESC, o.id DESC LIMIT 1
+) d ON true
+WHERE k.initiative_id = {initiative}.id)"""
+
+
+def kpis_folded_sql(initiative: str, as_of: str) -> str:
+    qn = connection.ops.quote_name
+    return KPIS_FOLDED.format(
+        observation=qn(KPIObservation._meta.db_table),
+        kpi=qn(KPI._meta.db_table),
+        initiative=initiative,
+        as_of=as_of,
+    )
+
+
+def kpis_from_json(by_initiative: dict[int, list | None]) -> dict[int, list[tuple]]:
+    """``{initiative id: KPIS_FOLDED's array (json.loads'd with parse_float=Decimal)}`` → ``{initiative id: [(name,
+    baseline, target, latest, latest on or before, its date, baseline date, target date, weight)]}``, with the
+    types the ORM reads (Decimal, date, None)."""
+
+    def day(value):
+        return None if value is None else datetime.date.fromisoformat(value)
+
+    def number(value):
+        return None if value is None else Decimal(value)  # an int (no decimals) too; a Decimal stays itself
+
+    return {
+        iid: [
+            (
+                name,
+                number(base),
+                number(target),
+                number(latest),
+                number(dated),
+                day(on),
+                day(start),
+                day(end),
+                number(w),
+            )
+            for name, base, target, latest, dated, on, start, end, w in (rows or [])
+        ]
+        for iid, rows in by_initiative.items()
+    }
+
+
+def kpi_attainment(
+    initiatives: list[InitiativeFacts], *, kpis_read: dict[int, list[tuple]] | None = None
+) -> dict[int, formulas.FormulaResult]:
+    """``kpis_read``: ``kpis_from_json``'s rows of these initiatives, when the caller read them (one read less)."""
     ids = [i.id for i in initiatives]
-    latest = (
-        KPIObservation.objects.filter(kpi=OuterRef("pk")).order_by("-observed_on", "-id").values("value")[:1]
-    )
-    rows = (
-        KPI.objects.filter(initiative_id__any_of=ids)
-        .annotate(latest=Subquery(latest))
-        .order_by("initiative_id", "id")
-        .values_list("initiative_id", "name", "baseline", "target", "latest")
-    )
+    if kpis_read is not None:
+        rows = [(iid, *row[:4]) for iid in ids for row in kpis_read.get(iid, [])]
+    else:
+        latest = (
+            KPIObservation.objects.filter(kpi=OuterRef("pk"))
+            .order_by("-observed_on", "-id")
+            .values("value")[:1]
+        )
+        rows = (
+            KPI.objects.filter(initiative_id__any_of=ids)
+            .annotate(latest=Subquery(latest))
+            .order_by("initiative_id", "id")
+            .values_list("initiative_id", "name", "baseline", "target", "latest")
+        )
     kpis: dict[int, list[formulas.KpiFigures]] = defaultdict(list)
     for initiative_id, name, baseline, target, value in rows:
         kpis[initiative_id].append(
@@ -391,33 +459,43 @@ def partner_strength_v2(
     }
 
 
-def kpi_attainment_v2(initiatives: list[InitiativeFacts]) -> dict[int, formulas.FormulaResult]:
+def kpi_attainment_v2(
+    initiatives: list[InitiativeFacts],
+    *,
+    kpis_read: dict[int, list[tuple]] | None = None,
+    kpis_read_as_of: datetime.date | None = None,
+) -> dict[int, formulas.FormulaResult]:
+    """``kpis_read``: ``kpis_from_json``'s rows of these initiatives read for the scoring date ``kpis_read_as_of``,
+    when the caller read them (one read less); initiatives of another scoring date are read here."""
     results: dict[int, formulas.FormulaResult] = {}
     for as_of, facts in _by_date(initiatives).items():
         ids = [f.id for f in facts]
-        # The latest observation on or before the scoring date: a later one is not known on that day.
-        observed = KPIObservation.objects.filter(kpi=OuterRef("pk"), observed_on__lte=as_of).order_by(
-            "-observed_on", "-id"
-        )
-        rows = (
-            KPI.objects.filter(initiative_id__any_of=ids)
-            .annotate(
-                latest=Subquery(observed.values("value")[:1]),
-                latest_on=Subquery(observed.values("observed_on")[:1]),
+        if kpis_read is not None and kpis_read_as_of == as_of:
+            rows = [(iid, *row[:3], *row[4:]) for iid in ids for row in kpis_read.get(iid, [])]
+        else:
+            # The latest observation on or before the scoring date: a later one is not known on that day.
+            observed = KPIObservation.objects.filter(kpi=OuterRef("pk"), observed_on__lte=as_of).order_by(
+                "-observed_on", "-id"
             )
-            .order_by("initiative_id", "id")
-            .values_list(
-                "initiative_id",
-                "name",
-                "baseline",
-                "target",
-                "latest",
-                "latest_on",
-                "baseline_date",
-                "target_date",
-                "weight",
+            rows = (
+                KPI.objects.filter(initiative_id__any_of=ids)
+                .annotate(
+                    latest=Subquery(observed.values("value")[:1]),
+                    latest_on=Subquery(observed.values("observed_on")[:1]),
+                )
+                .order_by("initiative_id", "id")
+                .values_list(
+                    "initiative_id",
+                    "name",
+                    "baseline",
+                    "target",
+                    "latest",
+                    "latest_on",
+                    "baseline_date",
+                    "target_date",
+                    "weight",
+                )
             )
-        )
         kpis: dict[int, list[formulas_v2.KpiPath]] = defaultdict(list)
         for initiative_id, name, baseline, target, value, value_on, start, target_date, weight in rows:
             kpis[initiative_id].append(

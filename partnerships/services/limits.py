@@ -113,6 +113,7 @@ def limit_utilisation(
     partner: str | None = None,
     group: str | None = None,
     period: datetime.date | None = None,
+    banks_read: dict[int, dict] | None = None,
 ) -> dict[int, BankLimits]:
     """{bank id: BankLimits} for each bank that exists among ``bank_ids`` (tenancy is the caller's).
 
@@ -120,6 +121,10 @@ def limit_utilisation(
     ``as_of``; a bank without one has no month and no rows. ``partner`` (a partner key) keeps the rows whose subject
     is that partner or its related-party group; ``group`` the rows of that group and of its partners. Either
     leaves out the bank-wide row. Four queries, whatever the number of banks and partners.
+
+    ``banks_read``: ``{bank id: row}`` of ``bank_limits_annotations`` for ``as_of``, when the caller read the banks'
+    rows with its own (the one-initiative score job, with its locked read): one query less when it holds every
+    bank of ``bank_ids`` and no ``period`` is given.
     """
     ids = sorted({int(i) for i in bank_ids})
     if not ids:
@@ -130,14 +135,16 @@ def limit_utilisation(
         .order_by("-period_end")
         .values("period_end")[:1]
     )
-    banks = _profiles(ids)
-    if wanted is None:
-        banks = banks.annotate(month=Subquery(latest))
+    if wanted is None and banks_read is not None and all(pk in banks_read for pk in ids):
+        rows = [banks_read[pk] for pk in ids]
+    else:
+        banks = _profiles(ids)
+        if wanted is None:
+            banks = banks.annotate(month=Subquery(latest))
+        rows = banks.values(*_PROFILE_FIELDS, *(("month",) if wanted is None else ()))
     profiles: dict[int, BankProfile] = {}
     months: dict[int, datetime.date | None] = {}
-    for row in banks.values(
-        *("pk", "bank_type", "home_region", "limit_warning_percent"), *(("month",) if wanted is None else ())
-    ):
+    for row in rows:
         profiles[row["pk"]] = _profile(row)
         months[row["pk"]] = wanted if wanted is not None else row["month"]
     out = {pk: BankLimits(bank_id=pk, month_end=months[pk]) for pk in profiles}
@@ -297,6 +304,34 @@ def _profiles(bank_ids: list[int]):
     return Bank.objects.filter(pk__in=bank_ids).order_by("pk")
 
 
+_PROFILE_FIELDS = ("pk", "bank_type", "home_region", "limit_warning_percent")
+
+
+def bank_limits_annotations(bank, as_of) -> dict[str, Subquery]:
+    """Annotations for a read of another table that names a bank (``bank``: an ``OuterRef`` to its id) and a
+    scoring date (``as_of``: an expression): the bank's row as ``limit_utilisation`` reads it (its profile and
+    latest month with exposure on or before ``as_of``), ``bank_limits_row`` turns them back into that row. The
+    one-initiative score job reads them with the job (scoring.services.jobs): one statement less."""
+    bank_row = Bank.objects.filter(pk=bank)
+    latest = (
+        PartnerExposure.objects.filter(bank_id=bank, period_end__lte=as_of)
+        .order_by("-period_end")
+        .values("period_end")[:1]
+    )
+    return {
+        **{f"limits_{f}": Subquery(bank_row.values(f)[:1]) for f in _PROFILE_FIELDS},
+        "limits_month": Subquery(latest),
+    }
+
+
+def bank_limits_row(obj) -> dict | None:
+    """``{"pk", "bank_type", …, "month"}`` from an object read with ``bank_limits_annotations``; None when it has
+    none (not annotated, or no such bank)."""
+    if getattr(obj, "limits_pk", None) is None:
+        return None
+    return {**{f: getattr(obj, f"limits_{f}") for f in _PROFILE_FIELDS}, "month": obj.limits_month}
+
+
 def _profile(row: dict) -> BankProfile:
     return BankProfile(
         bank_type=row["bank_type"] or "",
@@ -411,6 +446,7 @@ def joint_lending_breaches(
     *,
     as_of: datetime.date,
     links: Iterable[tuple[int, int, int]] | None = None,
+    banks_read: dict[int, dict] | None = None,
 ) -> dict[int, list[dict]]:
     """{initiative id: [reason]} for the initiatives a limit not within concerns, on ``as_of``.
 
@@ -420,7 +456,8 @@ def joint_lending_breaches(
     the initiatives, then the banks' months), five otherwise.
 
     ``links``: the initiatives' ``(initiative id, bank id, partner id)`` partner links, when the caller read them
-    already (scoring reads them once a chunk, scoring.sources.links_and_figures); one query less.
+    already (scoring reads them once a chunk, scoring.sources.links_and_figures); one query less. ``banks_read``:
+    as ``limit_utilisation`` takes it.
     """
     ids = list(dict.fromkeys(int(i) for i in initiative_ids))
     if not ids:
@@ -436,7 +473,7 @@ def joint_lending_breaches(
         bank_of[initiative_id] = bank_id
     if not bank_of:
         return {}
-    limits = limit_utilisation(set(bank_of.values()), as_of=as_of)
+    limits = limit_utilisation(set(bank_of.values()), as_of=as_of, banks_read=banks_read)
     out: dict[int, list[dict]] = {}
     for initiative_id in ids:
         bank_id = bank_of.get(initiative_id)

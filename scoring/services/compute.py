@@ -250,6 +250,8 @@ def score_initiatives(
     initiative_rows: list[tuple] | None = None,
     rubric_version: RubricVersion | None = None,
     published_versions: dict[str, int] | None = None,
+    kpis_read: dict[int, list[tuple]] | None = None,
+    bank_limits_read: dict[int, dict] | None = None,
 ) -> ChunkOutcome:
     """Score the given initiatives (of one bank, when ``bank_id`` is given) and store new Scores.
 
@@ -261,7 +263,9 @@ def score_initiatives(
     them with its scope (scoring.services.jobs.score_job_run_single), one statement less. Otherwise read here.
     So are ``rubric_version`` (the version of ``rubric_version_id``, its rubric read along) and
     ``published_versions`` (``published_version_ids_by_pillar()``, used when no version is given), when the caller
-    read them in this transaction (the job's locked read).
+    read them in this transaction (the job's locked read). So are ``kpis_read`` (the initiatives' KPIs on ``as_of``,
+    ``scoring.sources.kpis_from_json``: the one-chunk job reads them with its scope) and ``bank_limits_read`` (the
+    bank's row the limits read, ``partnerships.services.limits.limit_utilisation``'s ``banks_read``, on ``as_of``).
     """
     outcome = ChunkOutcome()
     as_of = as_of or timezone.localdate()
@@ -316,14 +320,11 @@ def score_initiatives(
     # The initiatives' partners (and their figures) are read once for the chunk: for the partner sources (both
     # versions' when a chunk has both) and for the joint-lending limits below.
     partners_read = links_and_figures([f.id for f in facts]) if needed_sources & PARTNER_SOURCES else None
-    computed = {
-        name: (
-            SOURCES[name](facts, links_and_figures_read=partners_read)
-            if name in PARTNER_SOURCES
-            else SOURCES[name](facts)
-        )
-        for name in sorted(needed_sources)
-    }
+    source_reads = {name: {"links_and_figures_read": partners_read} for name in PARTNER_SOURCES}
+    if kpis_read is not None:
+        source_reads["kpi_attainment"] = {"kpis_read": kpis_read}
+        source_reads["kpi_attainment_v2"] = {"kpis_read": kpis_read, "kpis_read_as_of": as_of}
+    computed = {name: SOURCES[name](facts, **source_reads.get(name, {})) for name in sorted(needed_sources)}
     needed_caps = {name for b in bundles.values() for name in b.capped.values()}
     ids = [f.id for f in facts]
     # Joint-lending limits cap compliance readiness under every rubric version (a legal limit does not depend on
@@ -332,6 +333,7 @@ def score_initiatives(
         joint_lending_breaches(
             ids,
             as_of=as_of,
+            banks_read=bank_limits_read,
             links=None
             if partners_read is None
             else [(link[0], link[5], link[1]) for link in partners_read[0]],

@@ -14,22 +14,26 @@ import json
 import logging
 import time
 from datetime import timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, Q, Sum, TextField
+from django.db.models import Count, OuterRef, Q, Sum, TextField
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from config.ops.request_id import current_request_id, request_id_as
 from partnerships.errors import Conflict, Invalid
 from partnerships.models import Initiative
+from partnerships.services.limits import bank_limits_annotations, bank_limits_row
 from partnerships.services.webhooks import webhook_endpoints_exist
 from partnerships.tenancy import is_system, user_bank_ids
 
 from ..choices import JobKind, JobStatus, VersionStatus
 from ..models import Rubric, RubricVersion, ScoreJob, ScoreJobChunk
+from ..sources import kpis_folded_sql, kpis_from_json
 from .compute import (
     INITIATIVE_COLUMNS,
     published_version_ids_by_pillar,
@@ -240,12 +244,13 @@ def _scope(job: ScoreJob):
 
 
 # PostgreSQL: ``_scope(job)``'s first ``CHUNK_SIZE + 1`` rows of ``("bank_id", *INITIATIVE_COLUMNS)`` as JSON text,
-# a subquery of the job's own locked read (its columns are the job's). The same filters, order and limit. Three
+# each with its KPIs as the KPI sources read them on the job's scoring date (scoring.sources.KPIS_FOLDED), a
+# subquery of the job's own locked read (its columns are the job's). The same filters, order and limit. Three
 # branches, so that each is planned on an index: the job's ids (the primary key's index, ``= ANY`` of the array; none
 # without ids), every initiative of its bank (without ids; skipped by a one-time filter otherwise), every
 # initiative (without ids or bank; likewise); then its pillar (or its rubric version's) when it has one.
 _SCOPE_FOLDED = """(
-SELECT json_agg(json_build_array({columns}) ORDER BY s.bank_id, s.id)::text FROM (
+SELECT json_agg(json_build_array({columns}, {kpis}) ORDER BY s.bank_id, s.id)::text FROM (
     SELECT i.* FROM (
         SELECT i.* FROM {initiative} i
         WHERE i.id = ANY(ARRAY(SELECT e::bigint FROM jsonb_array_elements_text({job}.initiative_ids) AS e))
@@ -270,27 +275,35 @@ def _scope_expression() -> RawSQL | None:
         return None
     qn = connection.ops.quote_name
     columns = [Initiative._meta.get_field(f).column for f in ("bank_id", *INITIATIVE_COLUMNS)]
+    job = qn(ScoreJob._meta.db_table)
     sql = _SCOPE_FOLDED.format(
         columns=", ".join(f"s.{qn(c)}" for c in columns),
+        # The job's scoring date: the day it was requested, in the current time zone (timezone.localdate).
+        kpis=kpis_folded_sql("s", f"({job}.{qn('created_at')} AT TIME ZONE %s)::date"),
         initiative=qn(Initiative._meta.db_table),
-        job=qn(ScoreJob._meta.db_table),
+        job=job,
         version=qn(RubricVersion._meta.db_table),
         rubric=qn(Rubric._meta.db_table),
         pillar=qn(Initiative._meta.get_field("pillar").column),
     )
-    return RawSQL(sql, [CHUNK_SIZE + 1], output_field=TextField())
+    return RawSQL(sql, [timezone.get_current_timezone_name(), CHUNK_SIZE + 1], output_field=TextField())
 
 
 def _locked_job(job_id, *, folded: bool = False) -> ScoreJob:
     """The job with its row locked (inside the caller's transaction), its rubric version read along.
 
     ``folded``: also ``bank_has_endpoints``, whether the job's bank has an active webhook endpoint
-    (``webhook_endpoints_exist``; False for a job without a bank), and on PostgreSQL ``published_versions``
+    (``webhook_endpoints_exist``; False for a job without a bank), the bank's row the limits read on the job's
+    scoring date (``bank_limits_annotations``; none for a job without a bank), and on PostgreSQL ``published_versions``
     (``published_versions_expression``) and ``scope_rows`` (``_SCOPE_FOLDED``) — read here, not each by a
     statement of its own."""
     qs = ScoreJob.objects.select_for_update(of=("self",)).select_related("rubric_version__rubric")
     if folded:
-        qs = qs.annotate(bank_has_endpoints=webhook_endpoints_exist("bank_id"))
+        qs = qs.annotate(
+            bank_has_endpoints=webhook_endpoints_exist("bank_id"),
+            # The day it was requested in the current time zone: the scoring date (timezone.localdate).
+            scoring_date=TruncDate("created_at"),
+        ).annotate(**bank_limits_annotations(OuterRef("bank_id"), OuterRef("scoring_date")))
         published, scope = published_versions_expression(), _scope_expression()
         if published is not None and scope is not None:
             qs = qs.annotate(published_versions=published, scope_rows=scope)
@@ -421,13 +434,14 @@ def score_job_run_single(job_id) -> bool:
             return False
         # The scope with what score_initiatives reads of each initiative: its read, folded into this one (same
         # rows: of this bank, among the job's ids) — on PostgreSQL read with the job already.
-        scope = _single_scope(job)
+        scope, kpis = _single_scope(job)
         if not scope or len(scope) > CHUNK_SIZE or scope[0][0] != scope[-1][0]:  # ordered by bank: one bank?
             return False
         bank_id, ids = scope[0][0], [row[1] for row in scope]
         # The planned path's line, word for word: operators (and tests/ops) follow a job's request id by it.
         logger.info("score job %s: %d chunk(s) to score", job_id, 1)
         missing = (len(job.initiative_ids) - len(ids)) if job.initiative_ids is not None else 0
+        limits_row = bank_limits_row(job)
         outcome = score_initiatives(
             bank_id=bank_id,
             initiative_ids=ids,
@@ -435,6 +449,8 @@ def score_job_run_single(job_id) -> bool:
             job_id=job.pk,
             as_of=timezone.localdate(job.created_at),  # as score_chunk_run
             initiative_rows=[row[1:] for row in scope],
+            kpis_read=kpis,
+            bank_limits_read=({bank_id: limits_row} if limits_row and limits_row["pk"] == bank_id else None),
             rubric_version=job.rubric_version,
             published_versions=(
                 published_versions_from(job.published_versions)
@@ -476,12 +492,14 @@ def score_job_run_single(job_id) -> bool:
     return True
 
 
-def _single_scope(job: ScoreJob) -> list[tuple]:
-    """``_scope(job)``'s first ``CHUNK_SIZE + 1`` rows of ``("bank_id", *INITIATIVE_COLUMNS)``: from the job's
-    locked read on PostgreSQL (JSON: every column is a JSON type), else read here."""
+def _single_scope(job: ScoreJob) -> tuple[list[tuple], dict[int, list[tuple]] | None]:
+    """``_scope(job)``'s first ``CHUNK_SIZE + 1`` rows of ``("bank_id", *INITIATIVE_COLUMNS)`` and their KPIs
+    (``scoring.sources.kpis_from_json``): from the job's locked read on PostgreSQL (JSON: every initiative column is
+    a JSON type), else the rows read here and no KPIs (the sources read them)."""
     if hasattr(job, "scope_rows"):
-        return [tuple(row) for row in json.loads(job.scope_rows or "[]")]
-    return list(_scope(job).values_list("bank_id", *INITIATIVE_COLUMNS)[: CHUNK_SIZE + 1])
+        rows = json.loads(job.scope_rows or "[]", parse_float=Decimal)
+        return [tuple(row[:-1]) for row in rows], kpis_from_json({row[1]: row[-1] for row in rows})
+    return list(_scope(job).values_list("bank_id", *INITIATIVE_COLUMNS)[: CHUNK_SIZE + 1]), None
 
 
 _SINGLE_JOB_FIELDS = (
