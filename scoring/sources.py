@@ -94,11 +94,15 @@ _METRIC_COLUMNS = ("partner_id", "metric", "segment", "part_of", "period", "peri
 # rows are those of the partners the links name (a semi-join on the links), tagged apart from the links. Each part
 # in the order its read had (links: initiative, role, partner key; figures: partner key, metric, segment, latest
 # period end first), so every row reaches the formulas where it did.
+# why the ids on the initiatives (not on the links): with ``ip.initiative_id = ANY`` the planner joined the
+# initiatives by a hash join over a sequential scan of every initiative, so a chunk's time grew with the portfolio
+# (this read: 4.6 ms a 500-initiative chunk at 10k initiatives, 16 ms at 100k); filtering on the primary key it
+# walks the 500 initiatives, then each one's links by their index (2.5 ms at 100k), with estimates that match.
 _LINKS_AND_FIGURES = """
 WITH links AS (
     SELECT ip.initiative_id, ip.partner_id, ip.role, p.name_zh_hans, p.name_en, p.key, i.bank_id
     FROM {links} ip JOIN {partners} p ON p.id = ip.partner_id JOIN {initiatives} i ON i.id = ip.initiative_id
-    WHERE ip.initiative_id = ANY(%s)
+    WHERE i.id = ANY(%(ids)s)
 )
 SELECT 0 AS part, l.initiative_id, l.role, l.key, NULL AS metric, NULL AS segment, NULL::date AS period_end,
        l.partner_id, l.name_zh_hans, l.name_en, NULL AS part_of, NULL AS period, NULL::numeric AS value, l.bank_id
@@ -107,7 +111,7 @@ UNION ALL
 SELECT 1, NULL, NULL, p.key, m.metric, m.segment, m.period_end,
        m.partner_id, NULL, NULL, m.part_of, m.period, m.value, NULL
 FROM {metrics} m JOIN {partners} p ON p.id = m.partner_id
-WHERE m.metric = ANY(%s) AND m.partner_id IN (SELECT partner_id FROM links)
+WHERE m.metric = ANY(%(metrics)s) AND m.partner_id IN (SELECT partner_id FROM links)
 ORDER BY part, initiative_id, role, key, metric, segment, period_end DESC
 """
 
@@ -135,7 +139,7 @@ def links_and_figures(ids: list[int]) -> tuple[list[tuple], list[tuple]]:
     links: list[tuple] = []
     figures: list[tuple] = []
     with connection.cursor() as cursor:
-        cursor.execute(sql, [ids, list(PARTNER_METRICS)])
+        cursor.execute(sql, {"ids": ids, "metrics": list(PARTNER_METRICS)})
         for (
             part,
             iid,
