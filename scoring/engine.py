@@ -354,9 +354,28 @@ class CompiledRubric:
         w = _finite_number(weight, f"weight of criterion {key!r}")
         if w <= 0:
             raise ValueError(f"weight of criterion {key!r} must be positive, got {weight!r}")
+        # why not ``_prepare`` again: it re-derives every criterion's tables, and a preview tries some 200 weights
+        # (most of a preview request's time). Only what depends on this one weight changes; the rest is shared
+        # (immutable tuples). tests/scoring/test_engine.py holds every slot equal to what ``_prepare`` gives.
         trial = object.__new__(CompiledRubric)
-        trial._prepare(
-            tuple(replace(c, weight=weight) if c.key == key else c for c in self.criteria), self.method
+        for name in CompiledRubric.__slots__:
+            setattr(trial, name, getattr(self, name))
+        i = self._keys.index(key)  # key order
+        spec = replace(self._specs[i], weight=weight)
+        trial.criteria = tuple(spec if c.key == key else c for c in self.criteria)
+        trial._specs = (*self._specs[:i], spec, *self._specs[i + 1 :])
+        trial._weights = (*self._weights[:i], float(weight), *self._weights[i + 1 :])
+        trial._weight_of = {**self._weight_of, key: trial._weights[i]}
+        trial._ks = (*self._ks[:i], trial._weights[i] / self._spans[i], *self._ks[i + 1 :])
+        trial._weight_sum = _fsum(trial._weights)
+        if not math.isfinite(trial._weight_sum):
+            raise ValueError("the sum of the weights is not finite")
+        trial._fingerprint = None
+        trial._layout = tuple(
+            (row[0], row[1], trial._weights[i], row[3], row[4], trial._ks[i], *row[6:])
+            if row[0] == key
+            else row
+            for row in self._layout
         )
         return trial
 

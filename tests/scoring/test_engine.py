@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import random
+from decimal import Decimal
 from fractions import Fraction
 
 import pytest
@@ -16,6 +17,7 @@ from hypothesis import strategies as st
 from scoring.engine import (
     DEFAULT_METHOD,
     BreakdownRow,
+    CompiledRubric,
     CriterionSpec,
     Method,
     RatingInput,
@@ -609,6 +611,14 @@ def test_reweighted_is_the_rubric_compiled_with_that_weight():
         values = {c.key: rng.uniform(c.scale_min, c.scale_max) for c in SCENARIO if rng.random() > 0.1}
         expected = compile_rubric([replace(c, weight=weight) if c is spec else c for c in SCENARIO])
         trial = compiled.reweighted(spec.key, weight)
+        # Every slot as compiling the changed rubric sets it (the key getter by what it returns).
+        for name in CompiledRubric.__slots__:
+            if name == "_get":
+                full = {c.key: 1.0 for c in SCENARIO}
+                assert trial._get(full) == expected._get(full)
+            else:
+                assert getattr(trial, name) == getattr(expected, name), name
+        assert compiled.reweighted(spec.key, Decimal(str(weight)))._weights == expected._weights
         assert trial.score_total(values) == expected.score_total(values)
         assert trial.score(values) == expected.score(values)
         assert trial.criteria == expected.criteria
