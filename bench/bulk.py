@@ -304,9 +304,17 @@ def statement_summary(statements: list[str]) -> str:
     for sql in statements:
         words = sql.split()
         verb = words[0].upper() if words else "?"
-        # A row lock names its table (a locked read may hold subqueries of other tables before its own FROM).
-        table = re.search(r'FOR UPDATE OF\s+"?([a-z_0-9]+)"?', sql) or re.search(
-            r'(?:FROM|INTO|UPDATE|JOIN)\s+"?([a-z_0-9]+)"?', sql, re.IGNORECASE
+        # A row lock names its table (a locked read may hold subqueries of other tables before its own FROM);
+        # otherwise the first table of the statement's own level (subqueries in parentheses left out; a WITH
+        # statement's first table anywhere), not a function such as unnest (the lifecycle read selects from
+        # unnest() and joins the contracts).
+        top = sql
+        while verb != "WITH" and (shorter := re.sub(r"\([^()]*\)", "", top)) != top:
+            top = shorter
+        table = (
+            re.search(r'FOR UPDATE OF\s+"?([a-z_0-9]+)"?', sql)
+            or re.search(r'(?:FROM|INTO|UPDATE|JOIN)\s+"?(?!unnest\b)([a-z_0-9]+)"?', top, re.IGNORECASE)
+            or re.search(r'(?:FROM|INTO|UPDATE|JOIN)\s+"?([a-z_0-9]+)"?', sql, re.IGNORECASE)
         )
         key = f"{verb} {table.group(1)}" if table and verb not in ("SAVEPOINT", "RELEASE") else verb
         seen[key] = seen.get(key, 0) + 1
