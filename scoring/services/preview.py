@@ -25,7 +25,7 @@ from ..caps import CAPS, JOINT_LENDING_CRITERION
 from ..errors import Conflict, Invalid
 from ..lifecycle import EXIT_CRITERION, capped_tier
 from ..models import RubricVersion
-from ..sources import SOURCES, InitiativeFacts
+from ..sources import PARTNER_SOURCES, SOURCES, InitiativeFacts, links_and_figures
 from .compute import (
     apply_cap,
     apply_exit_readiness,
@@ -89,7 +89,9 @@ def _clean_ratings(
     return cleaned
 
 
-def _computed_inputs(bundle, initiative: Initiative, skip: set[str]) -> dict[str, engine.RatingInput]:
+def _computed_inputs(
+    bundle, initiative: Initiative, skip: set[str], partners_read=None
+) -> dict[str, engine.RatingInput]:
     facts = [
         InitiativeFacts(
             initiative.pk,
@@ -106,7 +108,8 @@ def _computed_inputs(bundle, initiative: Initiative, skip: set[str]) -> dict[str
         if key in skip:
             continue
         if source not in results:
-            results[source] = SOURCES[source](facts)
+            reads = {"links_and_figures_read": partners_read} if source in PARTNER_SOURCES else {}
+            results[source] = SOURCES[source](facts, **reads)
         inputs[key] = results[source][initiative.pk].as_rating(key)
     return inputs
 
@@ -141,8 +144,21 @@ def score_preview(
     if initiative is not None:
         # As when it is scored: ratings capped by the initiative's facts, then the computed criteria.
         today = timezone.localdate()
+        # The initiative's partners and their figures read once, for the partner sources and the joint-lending
+        # limits, as a chunk reads them (scoring.services.compute).
+        partners_read = (
+            links_and_figures([initiative.pk])
+            if PARTNER_SOURCES & {s for k, s in bundle.computed.items() if k not in inputs}
+            else None
+        )
         joint_lending = (
-            joint_lending_breaches([initiative.pk], as_of=today)
+            joint_lending_breaches(
+                [initiative.pk],
+                as_of=today,
+                links=None
+                if partners_read is None
+                else [(link[0], link[5], link[1]) for link in partners_read[0]],
+            )
             if JOINT_LENDING_CRITERION in bundle.names
             else {}
         )
@@ -154,7 +170,7 @@ def score_preview(
         if EXIT_CRITERION in bundle.names and EXIT_CRITERION not in bundle.computed:  # the contract register
             exit_cap = exit_readiness_caps([initiative.pk], as_of=today)[initiative.pk]
             apply_exit_readiness(inputs, values, EXIT_CRITERION, *exit_cap)
-        inputs.update(_computed_inputs(bundle, initiative, skip=set(inputs)))
+        inputs.update(_computed_inputs(bundle, initiative, skip=set(inputs), partners_read=partners_read))
         values = {k: r.value for k, r in inputs.items() if r.value is not None}
     result = bundle.compiled.score(values, inputs)
     body = result.to_dict()

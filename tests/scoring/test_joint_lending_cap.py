@@ -203,3 +203,23 @@ def test_the_preview_caps_by_the_limits_under_version_1(bank):
     row = next(r for r in result["breakdown"] if r["key"] == "compliance_readiness")
     assert row["rating"] == 0.0 and row["data"]["cap_reasons"][0]["rule"] == "cn_2021_partner_capital_share"
     assert not result["gate_passed"]
+
+
+def test_the_preview_reads_the_partner_links_once_for_the_sources_and_the_limits(bank):
+    """As a chunk does: the partner sources' read of the links serves the limits too — one read of the links, the
+    same capped preview (partner strength computed from the same read)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    initiative = make_rated_initiative(rating=4, compliance=4, bank=bank)
+    _tencent_exposure(initiative, balance="600", funded="0")
+    manager = UserFactory()
+    MembershipFactory(user=manager, bank=bank, role="manager")
+    ratings = [{"criterion": "compliance_readiness", "value": 4}]
+    with CaptureQueriesContext(connection) as ctx:
+        result = score_preview(user=manager, ratings=ratings, initiative=initiative)
+    reads = [q["sql"] for q in ctx.captured_queries if "partnerships_initiativepartner" in q["sql"]]
+    assert len(reads) == 1, reads
+    rows = {r["key"]: r for r in result["breakdown"]}
+    assert rows["compliance_readiness"]["rating"] == 0.0 and not result["gate_passed"]
+    assert rows["partner_strength"]["rating"] == 3.0  # Tencent's +43 % market cap, as when scored
