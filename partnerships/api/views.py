@@ -274,9 +274,15 @@ class InitiativeViewSet(ApiViewMixin, viewsets.ModelViewSet):
     reader = InitiativeReader(InitiativeSerializer)
     reader_actions = ("list", "retrieve")
 
+    def reader_rows(self):
+        """The initiatives the reader reads, with any annotation it shows, before ``values()`` (no request here:
+        the reader resolves this once per process, ``InitiativeReader.template``)."""
+        return Initiative.objects.all()
+
     def base_queryset(self):
         if self.action in self.reader_actions:
-            return Initiative.objects.all()  # the reader names its own columns and joins
+            # values rows: the reader names its own columns and joins; get_queryset scopes them to the user
+            return self.reader.template(self.reader_rows)
         links = InitiativePartner.objects.select_related("partner").order_by("role", "partner__key")
         return Initiative.objects.select_related("bank", "pillar", "owner").prefetch_related(
             Prefetch("partner_links", queryset=links),
@@ -284,7 +290,7 @@ class InitiativeViewSet(ApiViewMixin, viewsets.ModelViewSet):
         )
 
     def list(self, request, *args, **kwargs):
-        queryset = self.reader.values(self.filter_queryset(self.get_queryset()))
+        queryset = self.filter_queryset(self.get_queryset())  # values rows already (base_queryset)
         page = self.paginate_queryset(queryset)
         if page is None:
             return Response(self.reader.represent(queryset))
@@ -292,7 +298,7 @@ class InitiativeViewSet(ApiViewMixin, viewsets.ModelViewSet):
 
     def retrieve(self, request, *args, **kwargs):
         lookup = self.kwargs[self.lookup_url_kwarg or self.lookup_field]
-        row = get_object_or_404(self.reader.values(self.get_queryset()), **{self.lookup_field: lookup})
+        row = get_object_or_404(self.get_queryset(), **{self.lookup_field: lookup})
         self.check_object_permissions(request, row)
         return Response(self.reader.represent([row])[0])
 

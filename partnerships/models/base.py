@@ -7,9 +7,20 @@ from django.utils.translation import gettext_lazy as _
 from ..tenancy import TenantQuerySet
 
 
-def bilingual_name(zh: str | None, en: str | None) -> str:
-    """The name in the active language, falling back to the other one (also for values() rows)."""
-    if (get_language() or "zh-hans").lower().startswith("en"):
+def prefers_english() -> bool:
+    """Whether the active language is English (names then show their English form first)."""
+    return (get_language() or "zh-hans").lower().startswith("en")
+
+
+def bilingual_name(zh: str | None, en: str | None, english: bool | None = None) -> str:
+    """The name in the active language, falling back to the other one (also for values() rows).
+
+    ``english`` is ``prefers_english()`` computed once by a caller naming many rows."""
+    # why: get_language() is a context-variable lookup through asgiref (~1 µs); a 50-row page names ~180
+    # banks, pillars and partners, so the readers ask once per response and pass the answer in.
+    if english is None:
+        english = prefers_english()
+    if english:
         return en or zh or ""
     return zh or en or ""
 

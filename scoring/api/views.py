@@ -165,15 +165,25 @@ class ScoredInitiativeViewSet(InitiativeChecklistMixin, InitiativeViewSet):
         ),  # a cursor page ordered by score_total reads its position from the row
     )
 
-    def base_queryset(self):
-        if self.action in ("score", "scores"):
-            return Initiative.objects.all()
-        total = Coalesce(
+    @staticmethod
+    def _score_total():
+        return Coalesce(
             F("current_score__total"),
             Value(Decimal("-1")),
             output_field=DecimalField(max_digits=4, decimal_places=1),
         )
-        return super().base_queryset().select_related("current_score").annotate(score_total=total)
+
+    def reader_rows(self):
+        return super().reader_rows().annotate(score_total=self._score_total())
+
+    def base_queryset(self):
+        if self.action in ("score", "scores"):
+            return Initiative.objects.all()
+        if self.action in self.reader_actions:
+            return super().base_queryset()  # the reader's values rows, score_total included (reader_rows)
+        return (
+            super().base_queryset().select_related("current_score").annotate(score_total=self._score_total())
+        )
 
     @extend_schema(
         summary=_("Ask for a score"),
