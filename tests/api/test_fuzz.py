@@ -172,23 +172,35 @@ def _sometimes_known(values: dict, known: dict[str, list]):
 
 
 def _register_hooks(schema, known: Known) -> None:
-    """Point a share of the generated path parameters, bodies and filters at rows that exist."""
+    """Point a share of the generated path parameters, bodies and filters of schema-valid cases at rows that
+    exist."""
 
     @schema.hook
-    def flatmap_path_parameters(context, path_parameters):
+    def flatmap_case(context, case):
+        meta = getattr(case, "_meta", None)
+        if meta is not None and meta.generation.mode.is_negative:
+            # why: swapped to existing rows, a schema-violating case may become one the API rightly accepts —
+            # an id mutated into a number swapped back for a bank's id, plus query parameters the schema does not
+            # list (which the API ignores) → 200 — while schemathesis still expects it refused. It happened when
+            # the ids of a full test run lined up (CI, GET banks/{id}/limits/). Negative cases keep what was
+            # generated: random ids, answered 404.
+            return st.just(case)
+        path, body, query = case.path_parameters, case.body, case.query
         segment = context.operation.path.removeprefix("/api/v1/").split("/", 1)[0]
-        names = [name for name in ("id", "key") if name in (path_parameters or {})]
-        if not names or not known.paths.get(segment):
-            return st.just(path_parameters)
-        return _sometimes_known(path_parameters, {names[0]: known.paths[segment]})
+        names = [name for name in ("id", "key") if name in (path or {})]
+        paths = (
+            _sometimes_known(path, {names[0]: known.paths[segment]})
+            if names and known.paths.get(segment)
+            else st.just(path)
+        )
+        bodies = _sometimes_known(body, known.fields) if isinstance(body, dict) else st.just(body)
+        queries = _sometimes_known(query, known.fields) if isinstance(query, dict) else st.just(query)
 
-    @schema.hook
-    def flatmap_body(context, body):
-        return _sometimes_known(body, known.fields) if isinstance(body, dict) else st.just(body)
+        def swapped(parts):
+            case.path_parameters, case.body, case.query = parts
+            return case
 
-    @schema.hook
-    def flatmap_query(context, query):
-        return _sometimes_known(query, known.fields) if isinstance(query, dict) else st.just(query)
+        return st.tuples(paths, bodies, queries).map(swapped)
 
 
 @pytest.fixture
