@@ -168,8 +168,8 @@ def test_the_browsable_api_renders_every_page_with_its_forms(world, client, path
 
 
 def test_a_token_request_reads_the_user_and_their_bank_roles_in_one_query(world, client_as):
-    """Token, user and bank roles in one query; then the row; then its partners, its scenario types and its
-    personal-data categories in one round trip (partnerships/api/readers.py)."""
+    """Token, user and bank roles in one query; then the row with its partners, its scenario types and its
+    personal-data categories (partnerships/api/readers.py)."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -177,7 +177,7 @@ def test_a_token_request_reads_the_user_and_their_bank_roles_in_one_query(world,
     url = f"{API}initiatives/{world.initiatives['A'].pk}/"
     with CaptureQueriesContext(connection) as ctx:
         assert client.get(url).status_code == 200
-    assert len(ctx.captured_queries) == 3, [q["sql"][:80] for q in ctx.captured_queries]
+    assert len(ctx.captured_queries) == 2, [q["sql"][:80] for q in ctx.captured_queries]
     assert "ARRAY_AGG" in ctx.captured_queries[0]["sql"]
     # Another bank's initiative is still not found, and a user with no membership sees nothing.
     assert client.get(f"{API}initiatives/{world.initiatives['B'].pk}/").status_code == 404

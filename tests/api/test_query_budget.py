@@ -42,8 +42,9 @@ BUDGETS = {
     "partners/": ("analyst", 8),  # partners, their licences, their figures
     "due-diligence/": ("analyst", 6),
     "pillars/": ("analyst", 6),
-    "initiatives/": ("analyst", 8),
-    "initiatives/?search=项目&ordering=-score_total&tier=D": ("analyst", 8),
+    # the rows with their partners, scenario types and data categories in one query (+ the count of a page)
+    "initiatives/": ("analyst", 2),
+    "initiatives/?search=项目&ordering=-score_total&tier=D": ("analyst", 2),
     "initiatives/{first}/scores/": ("analyst", 7),
     "kpis/": ("analyst", 7),
     "assessments/": ("analyst", 7),

@@ -152,3 +152,39 @@ def test_the_one_round_trip_children_are_the_orm_reads(varied):
     assert categories == InitiativeReader._data_categories(ids)
     assert len(partners[full.pk]) == 3 and ["支付", "risk"] in [p[-1] for p in partners[full.pk]]
     assert len(scenario_types[full.pk]) == 3 and [c[0] for c in categories[full.pk]] == ["credit", "identity"]
+
+
+def test_postgresql_reads_a_detail_and_a_page_with_their_children_in_one_query(varied, world, client_as):
+    """The partners, scenario types and data categories ride in the rows' own query (``_CHILD_COLUMNS``): a
+    detail and a cursor page are one query each once the token is cached, and they still answer what the
+    serializer answers, children in the ORM's orders."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from partnerships.models import InitiativeDataCategory, InitiativePartner
+
+    assert connection.vendor == "postgresql"
+    full = varied[1]
+    InitiativePartner.objects.filter(initiative=full, role="lead").update(services=["支付", "risk"])
+    InitiativeDataCategory.objects.create(
+        initiative=full, category="identity", lawful_basis="separate_consent", separate_consent=True
+    )
+    InitiativeDataCategory.objects.create(initiative=full, category="credit", lawful_basis="contract")
+    client = client_as(world.user("viewer"), language="zh-hans")
+    client.get(f"{API}initiatives/{full.pk}/")  # the token is cached from here on
+    with CaptureQueriesContext(connection) as detail:
+        body = client.get(f"{API}initiatives/{full.pk}/").json()
+    with CaptureQueriesContext(connection) as page:
+        listed = client.get(f"{API}initiatives/", {"pagination": "cursor", "page_size": 50}).json()["results"]
+    assert len(detail.captured_queries) == 1, [q["sql"][:80] for q in detail.captured_queries]
+    assert len(page.captured_queries) == 1, [q["sql"][:80] for q in page.captured_queries]
+
+    request = APIRequestFactory().get("/")
+    with translation.override("zh-hans"):
+        expected = serializer_output(ScoredInitiativeSerializer, [full], request)[0]
+    assert rendered(body) == rendered(expected)
+    assert [c["category"] for c in body["data_categories"]] == ["credit", "identity"]
+    assert ["支付", "risk"] in [p["services"] for p in body["partners"]] and len(body["partners"]) == 3
+    assert rendered(next(row for row in listed if row["id"] == full.pk)) == rendered(expected)
+    bare = next(row for row in listed if not row["partners"])  # no child rows: empty lists, not null
+    assert bare["data_categories"] == [] and isinstance(bare["scenario_types"], list)
