@@ -165,6 +165,16 @@ else:
         # queries at 100k initiatives, more than they took to run; the short queries never reach it.
         options = DATABASES["default"].setdefault("OPTIONS", {})
         options["options"] = f"{options.get('options', '')} -c jit=off".strip()
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.bool(
+        "DJANGO_PG_PREPARED", True
+    ):
+        # Statements read through the backend's prepared cursor (the API's initiative reads) are planned once
+        # per connection after this many runs; Django's own cursors never prepare (config/db/postgresql/base.py).
+        DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # The same backend with a health check that needs no round trip while the socket is quiet
+        # (config/db/postgresql/base.py).
+        DATABASES["default"]["ENGINE"] = "config.db.postgresql"
 IS_SQLITE = DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
 
 # --- Cache and Celery broker ------------------------------------------------------------------------
