@@ -17,10 +17,37 @@ from rest_framework import authentication, exceptions
 
 
 class TokenAuthentication(authentication.TokenAuthentication):
-    def authenticate_credentials(self, key):
-        from .token_cache import token_cache_get, token_cache_put
+    def authenticate(self, request):
+        self._request = request  # DRF makes an authenticator per request
+        return super().authenticate(request)
 
-        cached = token_cache_get(key)
+    def _cached(self, key):
+        """The token cache's answer; when this process knows the token's user and the view counts that user's
+        requests (``UserRateThrottle``), the throttle's counter is incremented in the same round trip and the
+        throttle takes the count from the request (``partnerships.api.throttling``). A request refused after
+        authentication (403, 404) is then counted too: the throttle guards against abuse, it is not a quota."""
+        from .throttling import UserRateThrottle
+        from .token_cache import token_cache_get, token_cache_get_counting, token_user_hint
+
+        request = getattr(self, "_request", None)
+        user_id = token_user_hint(key)
+        view = (getattr(request, "parser_context", None) or {}).get("view")
+        window = None
+        if user_id is not None and view is not None:
+            if any(issubclass(c, UserRateThrottle) for c in getattr(view, "throttle_classes", ())):
+                window = UserRateThrottle.window_of(user_id)
+        if window is None:
+            return token_cache_get(key)
+        counter_key, expiry = window
+        cached, count = token_cache_get_counting(key, counter_key, expiry)
+        if count is not None:
+            request._throttle_counted = {counter_key: count}
+        return cached
+
+    def authenticate_credentials(self, key):
+        from .token_cache import token_cache_put, token_user_remember
+
+        cached = self._cached(key)
         if cached is not None:
             token, roles = cached
             user = token.user
@@ -31,7 +58,9 @@ class TokenAuthentication(authentication.TokenAuthentication):
             token_cache_put(key, token, user._scorecard_bank_roles)
         if not user.is_active:
             raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
-        return self._signon_checked(user), token
+        user = self._signon_checked(user)
+        token_user_remember(key, user.pk)
+        return user, token
 
     def _read(self, key):
         """The token with its user, the user's directory account and {bank_id: role} on the user."""

@@ -29,7 +29,11 @@ class FixedWindowMixin:
         self.now = self.timer()
         window = int(self.now // self.duration)
         self.window_ends = (window + 1) * self.duration
-        count = self._increment(f"{self.key}:{window}")
+        counter_key = f"{self.key}:{window}"
+        # Counted already with the token's read (partnerships/api/authentication.py), or counted now.
+        count = (getattr(request, "_throttle_counted", None) or {}).pop(counter_key, None)
+        if count is None:
+            count = self._increment(counter_key)
         return count <= self.num_requests
 
     def _increment(self, key: str) -> int:
@@ -65,7 +69,16 @@ class AnonRateThrottle(FixedWindowMixin, throttling.AnonRateThrottle):
 
 
 class UserRateThrottle(FixedWindowMixin, throttling.UserRateThrottle):
-    pass
+    @classmethod
+    def window_of(cls, user_id: int) -> tuple[str, int] | None:
+        """The counter key ``allow_request`` increments for an authenticated ``user_id`` now, and its expiry; None
+        when this throttle counts nothing or counts in a cache other than the default one (Redis)."""
+        throttle = cls()
+        if throttle.rate is None or throttle.cache is not default_cache:
+            return None
+        window = int(throttle.timer() // throttle.duration)
+        ident = throttle.cache_format % {"scope": throttle.scope, "ident": user_id}
+        return f"{ident}:{window}", throttle.duration + 1
 
 
 class ScopedRateThrottle(FixedWindowMixin, throttling.ScopedRateThrottle):

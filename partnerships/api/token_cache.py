@@ -26,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import logging
 
-from django.core.cache import cache
+from django.core.cache import DEFAULT_CACHE_ALIAS, cache
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
@@ -46,6 +46,51 @@ def token_cache_get(token_key: str):
     except Exception:  # a cache outage must not refuse a valid token: read the database
         logger.warning("token cache unreachable; reading the token from the database", exc_info=True)
         return None
+
+
+def token_cache_get_counting(token_key: str, counter_key: str, expiry: int):
+    """``token_cache_get`` and one increment of the throttle counter ``counter_key`` (expiring ``expiry`` seconds
+    after its last hit), in one Redis round trip: (the cached answer or None, the counter's new value or None).
+
+    The throttle counts in the same cache (``partnerships.api.throttling``); the two reads were one round trip
+    each on every API request. With any other cache, or when Redis fails, nothing is counted here (None) and the
+    throttle counts by itself as before."""
+    from django.core.cache import caches
+    from django.core.cache.backends.redis import RedisCache
+
+    backend = caches[DEFAULT_CACHE_ALIAS]
+    if not isinstance(backend, RedisCache):
+        return token_cache_get(token_key), None
+    try:
+        name = backend.make_and_validate_key(_cache_key(token_key))
+        counter = backend.make_and_validate_key(counter_key)
+        # The write client, as the throttle's counter needs; the answer is read from the same server.
+        pipe = backend._cache.get_client(name, write=True).pipeline(transaction=False)
+        pipe.get(name)
+        pipe.incr(counter)
+        pipe.expire(counter, expiry)
+        raw, count, _ = pipe.execute()
+        return (None if raw is None else backend._cache._serializer.loads(raw)), int(count)
+    except Exception:  # a cache outage must not refuse a valid token: read the database, count apart
+        logger.warning("token cache unreachable; reading the token from the database", exc_info=True)
+        return None, None
+
+
+# Which user a token key belongs to, as last authenticated in this process, by the key's digest. A key is the
+# token's primary key and a token is one user's, so a known answer stays right; it only says which user's
+# throttle window to count while the token's cached answer is read (token_cache_get_counting). Bounded.
+_TOKEN_USERS: dict[str, int] = {}
+_TOKEN_USERS_MAX = 10_000
+
+
+def token_user_hint(token_key: str) -> int | None:
+    return _TOKEN_USERS.get(_cache_key(token_key))
+
+
+def token_user_remember(token_key: str, user_id: int) -> None:
+    if len(_TOKEN_USERS) >= _TOKEN_USERS_MAX:
+        _TOKEN_USERS.clear()
+    _TOKEN_USERS[_cache_key(token_key)] = user_id
 
 
 def token_cache_put(token_key: str, token, roles: dict[int, str]) -> None:

@@ -418,3 +418,61 @@ def test_odd_but_valid_queries_answer(world, client_as, query):
 def test_no_list_query_is_a_500(world, client_as, path, query):
     response = client_as(world.user("superuser")).get(f"{API}{path}?{query}")
     assert response.status_code < 500, response.content[:300]
+
+
+def test_a_warm_token_and_its_throttle_count_are_one_redis_round_trip(world, client_as, monkeypatch):
+    """The token cache's answer and the user's throttle counter travel in one pipeline once the process knows the
+    token's user (partnerships/api/authentication.py); the throttle still refuses the request over the rate,
+    counts in the same key, and a view without the user throttle is not counted."""
+    from django.core.cache import caches
+    from redis.connection import AbstractConnection
+
+    from partnerships.api.throttling import UserRateThrottle
+
+    cache = caches["default"]
+    prefix = f"throttle-pipe-{uuid.uuid4().hex}"
+    monkeypatch.setattr(UserRateThrottle, "cache_format", prefix + "_%(scope)s_%(ident)s")
+    monkeypatch.setitem(SimpleRateThrottle.THROTTLE_RATES, "user", "4/minute")
+    window_start = 1_800_000_000 // 60 * 60
+    monkeypatch.setattr(UserRateThrottle, "timer", lambda self: window_start + 20.5)
+    sent = []
+    real_send = AbstractConnection.send_packed_command
+
+    def counting_send(self, command, check_health=True):
+        sent.append(command)
+        return real_send(self, command, check_health)
+
+    client = client_as(world.user("viewer"))
+    assert client.get(INITIATIVES).status_code == 200  # the token is read and cached; its user is known
+    monkeypatch.setattr(AbstractConnection, "send_packed_command", counting_send)
+    assert [client.get(INITIATIVES).status_code for _ in range(3)] == [200, 200, 200]
+    assert len(sent) == 3, sent  # one round trip a request: GET, INCR and EXPIRE in one pipeline
+    for command in sent:
+        payload = b"".join(command) if isinstance(command, list | tuple) else command
+        assert b"GET" in payload and b"INCR" in payload and b"EXPIRE" in payload, payload
+    assert_error(client.get(INITIATIVES), 429, "throttled")
+    key = cache.make_and_validate_key(f"{prefix}_user_{world.user('viewer').pk}:{window_start // 60}")
+    assert int(cache._cache.get_client(key).get(key)) == 5
+    monkeypatch.setattr(UserRateThrottle, "timer", lambda self: window_start + 60.5)
+    assert client.get(INITIATIVES).status_code == 200  # a new window
+
+
+def test_the_token_user_hint_counts_only_where_the_user_throttle_applies(world, client_as, monkeypatch):
+    from partnerships.api.throttling import UserRateThrottle
+    from partnerships.api.views import InitiativeViewSet
+
+    counted = []
+    real = UserRateThrottle.window_of.__func__
+
+    def spy(cls, user_id):
+        counted.append(user_id)
+        return real(cls, user_id)
+
+    monkeypatch.setattr(UserRateThrottle, "window_of", classmethod(spy))
+    client = client_as(world.user("viewer"))
+    client.get(INITIATIVES)
+    client.get(INITIATIVES)
+    assert counted == [world.user("viewer").pk]  # the first request taught the process the token's user
+    monkeypatch.setattr(InitiativeViewSet, "throttle_classes", [])
+    assert client.get(INITIATIVES).status_code == 200
+    assert counted == [world.user("viewer").pk]  # no user throttle on the view: nothing counted with the token
