@@ -475,4 +475,6 @@ def test_the_token_user_hint_counts_only_where_the_user_throttle_applies(world, 
     assert counted == [world.user("viewer").pk]  # the first request taught the process the token's user
     monkeypatch.setattr(InitiativeViewSet, "throttle_classes", [])
     assert client.get(INITIATIVES).status_code == 200
-    assert counted == [world.user("viewer").pk]  # no user throttle on the view: nothing counted with the token
+    assert counted == [
+        world.user("viewer").pk
+    ]  # no user throttle on the view: nothing counted with the token
