@@ -82,3 +82,52 @@ def test_the_values_query_is_resolved_once_per_process_and_copied_per_request(
     assert {row["bank_code"] for row in listed_a} == {world.banks["A"].code}
     assert {row["bank_code"] for row in listed_b} == {world.banks["B"].code}
     assert client_as(viewer_b).get(f"{API}initiatives/{listed_a[0]['id']}/").status_code == 404
+
+
+def test_booleans_strings_and_choices_are_answered_without_asking_their_fields(rows, monkeypatch):
+    """A bool, str or int column whose field (exactly DRF's BooleanField, CharField, IntegerField, ChoiceField)
+    would answer it unchanged — or through its choices — is answered directly, once per row and such column
+    fewer field calls than with every value handed to its field; the output is the same."""
+    from rest_framework import serializers
+
+    from partnerships.api import readers
+
+    reader, values = rows
+    kinds = (
+        serializers.BooleanField,
+        serializers.CharField,
+        serializers.IntegerField,
+        serializers.ChoiceField,
+    )
+
+    def represent():
+        calls = []
+        originals = {kind: kind.__dict__["to_representation"] for kind in kinds}
+
+        def counting(original):
+            def counted(self, value):
+                calls.append(1)
+                return original(self, value)
+
+            return counted
+
+        for kind, original in originals.items():
+            kind.to_representation = counting(original)
+        try:
+            return reader.represent(values), len(calls)
+        finally:
+            for kind, original in originals.items():
+                kind.to_representation = original
+
+    monkeypatch.setattr(reader, "_plan", None)
+    monkeypatch.setattr(reader, "_zoned", None)
+    fast_columns = [spec[0] for kind, _name, spec in reader.plan if kind == "plain" and spec[2] is not None]
+    assert len(fast_columns) >= 8  # status, pillar, code, title, … and the booleans
+    answered_directly = sum(1 for row in values for column in fast_columns if row[column] is not None)
+    fast, fast_calls = represent()
+    monkeypatch.setattr(readers, "_identity", lambda field: (None, None))
+    monkeypatch.setattr(reader, "_plan", None)
+    monkeypatch.setattr(reader, "_zoned", None)
+    slow, slow_calls = represent()
+    assert fast == slow
+    assert slow_calls - fast_calls == answered_directly  # a null never asks its field, either way
