@@ -89,22 +89,20 @@ SELECT c.initiative_id, c.category, c.lawful_basis, c.separate_consent
 
 
 # PostgreSQL, in the rows' own query (InitiativeReader.values): each initiative's partners, scenario types and
-# personal-data categories as JSON text, the same columns and orders as _CHILDREN_SQL — no second round trip.
-_CHILD_COLUMNS = {
-    "_reader_partners": """(
+# personal-data categories as one JSON array of three (null where there are none), the same columns and orders as
+# _CHILDREN_SQL — no second round trip, one JSON text to decode a row.
+_CHILDREN_COLUMN = "_reader_children"
+_CHILDREN_JSON = """json_build_array((
 SELECT json_agg(json_build_array(p.key, p.name_zh_hans, p.name_en, ip.role, ip.note, ip.services)
-                ORDER BY ip.role, p.key)::text
+                ORDER BY ip.role, p.key)
   FROM partnerships_initiativepartner ip JOIN partnerships_techpartner p ON p.id = ip.partner_id
- WHERE ip.initiative_id = {table}.id)""",
-    "_reader_scenario_types": """(
-SELECT json_agg(t.key ORDER BY t.position, t.key)::text
+ WHERE ip.initiative_id = {table}.id), (
+SELECT json_agg(t.key ORDER BY t.position, t.key)
   FROM partnerships_initiative_scenario_types st JOIN partnerships_scenariotype t ON t.id = st.scenariotype_id
- WHERE st.initiative_id = {table}.id)""",
-    "_reader_data_categories": """(
-SELECT json_agg(json_build_array(c.category, c.lawful_basis, c.separate_consent) ORDER BY c.category)::text
+ WHERE st.initiative_id = {table}.id), (
+SELECT json_agg(json_build_array(c.category, c.lawful_basis, c.separate_consent) ORDER BY c.category)
   FROM partnerships_initiativedatacategory c
- WHERE c.initiative_id = {table}.id)""",
-}
+ WHERE c.initiative_id = {table}.id))::text"""
 
 
 @dataclass(frozen=True)
@@ -276,7 +274,7 @@ class InitiativeReader:
     def values(self, queryset):
         """The queryset as the rows ``represent`` takes (no select_related or prefetch needed: joins are here).
 
-        On PostgreSQL the rows carry their partners, scenario types and data categories too (``_CHILD_COLUMNS``,
+        On PostgreSQL the rows carry their partners, scenario types and data categories too (``_CHILDREN_JSON``,
         three correlated subqueries read as JSON), so a page or a detail is one round trip; elsewhere
         ``represent`` reads them with the ORM (``_children``)."""
         from django.db import connections
@@ -286,7 +284,7 @@ class InitiativeReader:
         from config.db.postgresql.base import PreparedValuesIterable
 
         table = connections[queryset.db].ops.quote_name(Initiative._meta.db_table)
-        children = {name: RawSQL(sql.format(table=table), ()) for name, sql in _CHILD_COLUMNS.items()}
+        children = {_CHILDREN_COLUMN: RawSQL(_CHILDREN_JSON.format(table=table), ())}
         rows = queryset.annotate(**children).values(*self.columns, *children)
         # Planned once per connection, not on every request: its planning took longer than its run.
         rows._iterable_class = PreparedValuesIterable
@@ -384,25 +382,25 @@ class InitiativeReader:
 
     @staticmethod
     def _children_of(rows: Sequence[dict]) -> tuple[dict, dict, dict]:
-        """``_children``'s three maps from the JSON columns the rows were read with (``values``)."""
+        """``_children``'s three maps from the JSON column the rows were read with (``values``)."""
         loads = json.loads
         partners, scenario_types, categories = {}, {}, {}
         for row in rows:
-            for out, column in (
-                (partners, "_reader_partners"),
-                (scenario_types, "_reader_scenario_types"),
-                (categories, "_reader_data_categories"),
-            ):
-                text = row[column]
-                if text is not None:  # json_agg over no rows is NULL
-                    out[row["id"]] = loads(text)
+            row_partners, row_types, row_categories = loads(row[_CHILDREN_COLUMN])
+            initiative_id = row["id"]
+            if row_partners is not None:  # json_agg over no rows is NULL
+                partners[initiative_id] = row_partners
+            if row_types is not None:
+                scenario_types[initiative_id] = row_types
+            if row_categories is not None:
+                categories[initiative_id] = row_categories
         return partners, scenario_types, categories
 
     def represent(self, rows: Sequence[dict]) -> list[dict]:
         rows = list(rows)
         if not rows:
             return []
-        if "_reader_partners" in rows[0]:
+        if _CHILDREN_COLUMN in rows[0]:
             partners, scenario_types, categories = self._children_of(rows)
         else:
             partners, scenario_types, categories = self._children([row["id"] for row in rows])
